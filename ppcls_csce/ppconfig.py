@@ -1,0 +1,86 @@
+"""What a PaddleClas config says about the things this tool needs: class count, train list, batches, losses.
+
+Facts from PaddleClas's source (engine, build_loss, ImageNetDataset, build_dataloader); each reader
+returns the key path too, so callers can point at the line.
+"""
+
+import math
+from typing import Any, List, Optional, Tuple
+
+from .yamlsource import Key, YamlSource
+
+Path_ = Tuple[Key, ...]
+CE_NAME = "CELoss"
+TRAIN_DATASET: Path_ = ("DataLoader", "Train", "dataset")
+SAMPLER: Path_ = ("DataLoader", "Train", "sampler")
+LOSS_SECTIONS = ("Train", "Eval")
+
+
+def class_num(source: YamlSource) -> Tuple[Optional[Any], Path_]:
+    """`Arch.class_num`, or `Arch.Head.class_num` for RecModel configs; never `Arch.Neck.class_num` (an embedding size)."""
+    arch = source.get(("Arch",))
+    if not isinstance(arch, dict):
+        return None, ("Arch",)
+    if "class_num" in arch:
+        return arch["class_num"], ("Arch", "class_num")
+    head = arch.get("Head")
+    if isinstance(head, dict) and "class_num" in head:
+        return head["class_num"], ("Arch", "Head", "class_num")
+    return None, ("Arch",)
+
+
+def train_dataset(source: YamlSource) -> Optional[dict]:
+    dataset = source.get(TRAIN_DATASET)
+    return dataset if isinstance(dataset, dict) else None
+
+
+def delimiter(source: YamlSource) -> str:
+    """ImageNetDataset splits on a single space unless `delimiter` is set."""
+    dataset = train_dataset(source) or {}
+    value = dataset.get("delimiter")
+    return value if isinstance(value, str) and value else " "
+
+
+def relabels(source: YamlSource) -> bool:
+    return bool((train_dataset(source) or {}).get("relabel", False))
+
+
+def loss_entries(source: YamlSource, section: str) -> List[Tuple[int, str, Any]]:
+    """(index, loss name, parameters) of each single-key entry of `Loss.<section>`."""
+    entries = source.get(("Loss", section))
+    found = []
+    if isinstance(entries, list):
+        for index, entry in enumerate(entries):
+            if isinstance(entry, dict) and len(entry) == 1:
+                name, values = next(iter(entry.items()))
+                found.append((index, str(name), values))
+    return found
+
+
+def iters_per_epoch(source: YamlSource, samples: int, world_size: int = 1) -> int:
+    """How many times the engine calls the train loss per epoch (engine.iter_per_epoch on Linux).
+
+    len(DistributedBatchSampler) = ceil(samples / world_size) / batch_size, floored with drop_last,
+    rounded up without; `Global.iter_per_epoch` overrides it; then floored to a multiple of `Global.update_freq`.
+    """
+    global_section = source.get(("Global",)) or {}
+    fixed = global_section.get("iter_per_epoch") if isinstance(global_section, dict) else None
+    if fixed:
+        iters = int(fixed)
+    else:
+        sampler = source.get(SAMPLER)
+        if not isinstance(sampler, dict) or "batch_size" not in sampler:
+            raise ValueError("DataLoader.Train.sampler.batch_size is missing")
+        name = sampler.get("name", "DistributedBatchSampler")
+        if name != "DistributedBatchSampler":
+            raise ValueError(
+                f"the train sampler is {name}, whose batches per epoch this tool cannot derive; "
+                "set iters_per_epoch by hand"
+            )
+        batch_size = int(sampler["batch_size"])
+        per_rank = math.ceil(samples / world_size)
+        iters = per_rank // batch_size if sampler.get("drop_last", False) else math.ceil(per_rank / batch_size)
+    update_freq = int(global_section.get("update_freq", 1) or 1) if isinstance(global_section, dict) else 1
+    if iters < update_freq:
+        update_freq = 1
+    return iters // update_freq * update_freq

@@ -1,0 +1,41 @@
+"""The number of counts in `num_class_list` against the model's class count."""
+
+from typing import Iterator
+
+from .. import params, ppconfig
+from ..report import Problem
+from .base import ERROR, Context, Rule, dotted
+
+
+def check_class_count(context: Context) -> Iterator[Problem]:
+    """`len(num_class_list)` must equal the class count, `Arch.class_num` (or `Arch.Head.class_num` in RecModel
+    configs; `Arch.Neck.class_num` is an embedding size and is never used): the loss needs one weight per
+    logit, and a different length fails at the first step or weighs the wrong classes. A class count that is
+    not a positive integer is reported too, when the file has a CostSensitiveCE entry."""
+    entries = context.csce_entries()
+    if not entries:
+        return
+    value, keys = ppconfig.class_num(context.source)
+    if value is None:
+        return  # no class count to compare with (e.g. a DistillationModel config without Arch.class_num)
+    where = dotted(keys)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        yield context.problem(CLASS_COUNT.id, keys, f"{where} must be a positive integer class count, got {value!r}")
+        return
+    for entry in entries:
+        counts = entry.value("num_class_list")
+        if isinstance(counts, list) and len(counts) != value:
+            yield context.problem(
+                CLASS_COUNT.id, entry.keys + ("num_class_list",),
+                f"{entry.section} {params.LOSS_NAME} num_class_list has {len(counts)} counts but {where} is {value} "
+                f"(line {context.line_of(keys)}): one count per class",
+            )
+
+
+CLASS_COUNT = Rule(
+    "csce-class-count", ERROR,
+    "`len(num_class_list)` differs from `Arch.class_num` (`Arch.Head.class_num` for RecModel).",
+    check=check_class_count,
+)
+
+RULES = [CLASS_COUNT]

@@ -1,0 +1,57 @@
+"""The parameters of each CostSensitiveCE entry, by the rules in `params` (through the pydantic model in
+`schema`, imported only when a file has such an entry: most YAML files pre-commit sends have none)."""
+
+from typing import Iterator
+
+from .. import params
+from ..report import Problem
+from .base import ERROR, Context, Rule
+
+
+def check_csce_params(context: Context) -> Iterator[Problem]:
+    """Each CostSensitiveCE entry must pass the parameter rules that gen and the loss use too:
+    `num_class_list` a non-empty list of positive integers (booleans and 3.0 refused, reported at the element),
+    `gamma` a finite number >= 0 (`1e-3` is a string to PyYAML: the message gives `1.0e-3`), `weight` > 0,
+    `epsilon` in (0, 1), `drw_start_epoch` and `iters_per_epoch` together; any other key is an error at the key,
+    since PaddleClas passes it to the constructor, which fails at train time."""
+    entries = [entry for entry in context.csce_entries() if isinstance(entry.values, dict)]
+    if not entries:
+        return  # a non-mapping entry is reported by loss-shape
+    from ..schema import check_entry  # pydantic: imported only when needed
+
+    for entry in entries:
+        issues = check_entry(entry.values)
+        if issues and any(name in entry.values for name in params.DRW_PARAMS):
+            # The schema checks the DRW pair before the fields, and a failing pair check hides the field errors:
+            # check the other parameters on their own too, so that every problem is reported in one run.
+            others = {key: value for key, value in entry.values.items() if key not in params.DRW_PARAMS}
+            issues = list(dict.fromkeys(issues + check_entry(others)))
+        for issue in issues:
+            if issue.loc:
+                yield context.problem(CSCE_PARAMS.id, entry.keys + tuple(issue.loc), issue.message, at_key=issue.at_key)
+            else:  # about the entry as a whole (a missing key): point at the loss name
+                yield context.problem(CSCE_PARAMS.id, entry.keys, f"{params.LOSS_NAME}: {issue.message}", at_key=True)
+
+
+def check_csce_required(context: Context) -> Iterator[Problem]:
+    """With `--require-csce`, a file without any CostSensitiveCE entry is an error (for repositories whose
+    configs must all use it); without the flag such files pass silently, since pre-commit sends every YAML file."""
+    if context.options.require_csce and isinstance(context.data, dict) and not context.csce_entries():
+        keys = ("Loss", "Train") if isinstance(context.source.get(("Loss",)), dict) else ()
+        yield context.problem(CSCE_REQUIRED.id, keys, f"no {params.LOSS_NAME} entry in any loss list "
+                                                      "(--require-csce); csce-config gen --train-list LIST --config "
+                                                      f"{context.path} --write adds one", at_key=bool(keys))
+
+
+CSCE_PARAMS = Rule(
+    "csce-params", ERROR,
+    "A CostSensitiveCE parameter breaks a rule (counts, gamma, weight, epsilon, DRW keys), or is unknown.",
+    check=check_csce_params,
+)
+CSCE_REQUIRED = Rule(
+    "csce-required", ERROR,
+    "With `--require-csce`: a file that has no CostSensitiveCE entry.",
+    check=check_csce_required,
+)
+
+RULES = [CSCE_PARAMS, CSCE_REQUIRED]

@@ -1,0 +1,135 @@
+"""`num_class_list` against the train list it should have been counted from."""
+
+import shlex
+from pathlib import Path
+from typing import Iterator, List, Optional, Sequence, Tuple
+
+import yaml
+
+from .. import params, ppconfig
+from ..edit import replace_node, yaml_int_list
+from ..errors import CsceError
+from ..report import ERROR, Problem
+from ..scanner import RULE as LIST_LINE_ID
+from ..scanner import scan_lists
+from .base import Context, Rule
+
+SHOWN_CLASSES = 5
+
+
+def train_lists(context: Context) -> Tuple[List[str], bool]:
+    """The lists to count: `--train-list`, else `DataLoader.Train.dataset.cls_label_path` when that file exists
+    relative to `--data-root` (PaddleClas resolves it from its working folder). Second item: given explicitly."""
+    if context.options.train_lists:
+        return list(context.options.train_lists), True
+    dataset = ppconfig.train_dataset(context.source) or {}
+    label_path = dataset.get("cls_label_path")
+    if isinstance(label_path, str) and label_path.strip():
+        try:
+            candidate = context.data_root() / label_path
+            if candidate.is_file():
+                return [str(candidate)], False
+        except (OSError, ValueError):  # a name the OS cannot even look up (NUL byte, too long)
+            pass
+    return [], False
+
+
+def _configured_class_num(context: Context) -> Optional[int]:
+    value, _ = ppconfig.class_num(context.source)
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        return None  # csce-class-count reports it
+    return value
+
+
+def _classes(labels: Sequence[int]) -> str:
+    shown = ", ".join(str(label) for label in labels[:SHOWN_CLASSES])
+    return shown + (f", ... ({len(labels)} in all)" if len(labels) > SHOWN_CLASSES else "")
+
+
+def _fix_commands(context: Context, lists: Sequence[str], given: bool) -> str:
+    quoted = [shlex.quote(path) for path in lists]
+    options = " ".join(f"--train-list {path}" for path in quoted) if given else (
+        f"--data-root {shlex.quote(context.options.data_root)}" if context.options.data_root else "")
+    validate = " ".join(part for part in ("csce-config validate --fix", options, shlex.quote(context.path)) if part)
+    gen = (f"csce-config gen {' '.join(f'--train-list {path}' for path in quoted)} "
+           f"--config {shlex.quote(context.path)} --write")
+    return f"fix: {validate} (or {gen})"
+
+
+def check_stale_counts(context: Context) -> Iterator[Problem]:
+    """When `--train-list` is given, or `DataLoader.Train.dataset.cls_label_path` names an existing file, each
+    `num_class_list` must equal the list's counts, read with gen's scanner and the config's delimiter: after the
+    dataset changes, stale counts give silently wrong weights. The message names the classes that differ and
+    the command that fixes it (`--fix` rewrites only the num_class_list value). A list with lines PaddleClas
+    cannot read gets those lines reported (as list-line problems of the list file) instead."""
+    entries = [entry for entry in context.csce_entries() if isinstance(entry.values, dict)]
+    if not entries:
+        return
+    lists, given = train_lists(context)
+    if not lists:
+        return
+    class_num = _configured_class_num(context)
+    try:
+        counts = scan_lists(lists, ppconfig.delimiter(context.source), class_num)
+    except CsceError as error:
+        yield Problem(context.path, None, None, ERROR, STALE.id, f"cannot count the train list: {error}")
+        return
+    if counts.problem_total:
+        yield from counts.problems
+        hidden = counts.problem_total - len(counts.problems)
+        if hidden > 0:
+            yield Problem(counts.problems[-1].path, None, None, ERROR, LIST_LINE_ID,
+                          f"... and {hidden} more bad line{'s' if hidden > 1 else ''} (stale-count check skipped)")
+        return
+    names = ", ".join(lists) + ("" if given else " (the config's cls_label_path)")
+    for entry in entries:
+        written = entry.value("num_class_list")
+        if not isinstance(written, list) or not written:
+            continue  # csce-params reports it
+        total = class_num if class_num is not None else len(written)
+        keys = entry.keys + ("num_class_list",)
+        beyond = [label for label in counts.counts if label >= total]
+        if beyond:  # only without a configured class count (the scanner reports these lines otherwise)
+            yield context.problem(STALE.id, keys, f"{', '.join(lists)} has labels up to {max(beyond)}, but num_class_list "
+                                                  f"has {len(written)} counts (classes 0..{len(written) - 1})")
+            continue
+        expected = counts.num_class_list(total)
+        if written == expected:
+            continue
+        empty = [label for label, count in enumerate(expected) if count == 0]
+        differ = [label for label in range(max(len(written), total))
+                  if label >= len(written) or label >= total or written[label] != expected[label]]
+        shown = "; ".join(
+            f"class {label}: {written[label] if label < len(written) else 'none'} here, "
+            f"{expected[label] if label < total else 'none'} in the list" for label in differ[:SHOWN_CLASSES])
+        more = f"; ... ({len(differ)} classes in all)" if len(differ) > SHOWN_CLASSES else ""
+        if empty:
+            advice = (f"class{'es' if len(empty) > 1 else ''} {_classes(empty)} ha{'ve' if len(empty) > 1 else 's'} "
+                      "no images in the list, so the weights would be infinite: fix the list or the class count")
+        else:
+            advice = _fix_commands(context, lists, given)
+            node = context.source.node_at(keys)
+            if isinstance(node, yaml.SequenceNode):
+                context.edits.append(replace_node(node, yaml_int_list(expected), context.source.text))
+        at = keys + (differ[0],) if len(written) == total else keys
+        yield context.problem(
+            STALE.id, at,
+            f"{entry.section} {params.LOSS_NAME} num_class_list is stale: {len(differ)} of {total} classes differ from "
+            f"{names} ({shown}{more}); {advice}",
+        )
+
+
+STALE = Rule(
+    "csce-stale-counts", ERROR,
+    "`num_class_list` differs from the counts of `--train-list` (or of the config's existing `cls_label_path`).",
+    check=check_stale_counts,
+)
+LIST_LINE = Rule(
+    LIST_LINE_ID, ERROR,
+    "A line of the train list that PaddleClas would crash on or misread (reported as `LIST:LINE`).",
+    doc="The train list is read as PaddleClas's ImageNetDataset reads it (`line.strip().split(delimiter)`, the "
+        "label through int64): a blank line, a doubled delimiter, a missing, non-integer, negative or "
+        "out-of-range label is reported with the list's file and line, and the stale-count check is skipped.",
+)
+
+RULES = [STALE, LIST_LINE]

@@ -1,0 +1,73 @@
+"""Rules about the file as YAML, before anything PaddleClas-specific.
+
+The first four are enforced by `yamlsource.load_yaml` (it raises YamlLoadError with these rule ids);
+they are listed here so that every id has one documented home.
+"""
+
+from typing import Iterator
+
+from ..report import Problem
+from ..yamlsource import iter_duplicate_keys
+from .base import ERROR, Context, Rule
+
+
+def check_duplicate_keys(context: Context) -> Iterator[Problem]:
+    """A key repeated in one mapping: PyYAML (and so PaddleClas) silently keeps only the last value, so the
+    first one, often the one that was meant, is ignored. Reported at the repeated key."""
+    for key_node in iter_duplicate_keys(context.source.root):
+        yield Problem(
+            context.path, key_node.start_mark.line + 1, key_node.start_mark.column + 1, ERROR, DUPLICATE_KEY.id,
+            f"duplicate key {key_node.value!r}: PyYAML silently keeps only its last value in this mapping",
+        )
+
+
+def check_top_level(context: Context) -> Iterator[Problem]:
+    """A PaddleClas config is one YAML mapping (`Global:`, `Arch:`, ...): an empty file or a top-level list
+    or scalar is refused, since `tools/train.py` would fail on it."""
+    root = context.source.root
+    if root is None:
+        yield Problem(context.path, None, None, ERROR, TOP_LEVEL.id,
+                      "empty YAML document: a PaddleClas config is a mapping (Global:, Arch:, Loss:, ...)")
+    elif not isinstance(context.data, dict):
+        kind = "list" if isinstance(context.data, list) else type(context.data).__name__
+        yield Problem(context.path, root.start_mark.line + 1, root.start_mark.column + 1, ERROR, TOP_LEVEL.id,
+                      f"the top level is a {kind}, not a mapping: a PaddleClas config maps section names "
+                      "(Global:, Arch:, Loss:, ...) to their settings")
+
+
+FILE = Rule(
+    "file", ERROR,
+    "The path is missing, a directory, or unreadable.",
+    doc="Each path must be a readable file; a directory, a missing path or an unreadable file is one line "
+        "and exit 1.",
+)
+FILE_ENCODING = Rule(
+    "file-encoding", ERROR,
+    "A binary file (NUL bytes) or text that is not UTF-8, which PaddleClas cannot read.",
+    doc="PaddleClas opens configs as UTF-8 text; a binary file or another encoding is reported with the "
+        "line and column of the first undecodable byte.",
+)
+YAML_SYNTAX = Rule(
+    "yaml-syntax", ERROR,
+    "The file is not valid YAML (or holds several documents).",
+    doc="PyYAML's own error, at the line and column where it stopped; only the safe loader is used, so "
+        "nothing in the file is ever executed.",
+)
+ALIAS_BOMB = Rule(
+    "yaml-alias-bomb", ERROR,
+    "Aliases that expand to an enormous document (\"billion laughs\"), refused before expansion.",
+    doc="The node count with every alias expanded is measured in time linear in the file and refused above "
+        "100,000 nodes, so a hostile file costs neither time nor memory.",
+)
+DUPLICATE_KEY = Rule(
+    "yaml-duplicate-key", ERROR,
+    "A key repeated in one mapping; PyYAML keeps the last value silently.",
+    check=check_duplicate_keys,
+)
+TOP_LEVEL = Rule(
+    "yaml-top-level", ERROR,
+    "An empty file, or a top level that is not a mapping.",
+    check=check_top_level,
+)
+
+RULES = [FILE, FILE_ENCODING, YAML_SYNTAX, ALIAS_BOMB, DUPLICATE_KEY, TOP_LEVEL]

@@ -1,0 +1,83 @@
+"""The pydantic model of a `- CostSensitiveCE: {...}` entry, used by gen and validate.
+
+Every field delegates to the plain-Python rules in `params`, which the loss uses too,
+so the three can never disagree. This module adds only the model and the error mapping.
+"""
+
+from dataclasses import dataclass
+from typing import Any, List, Optional, Tuple, Union
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
+from typing_extensions import Annotated
+
+from . import params
+
+Loc = Tuple[Union[str, int], ...]
+
+
+class CostSensitiveCEParams(BaseModel):
+    """What PaddleClas's `build_loss` reads from one entry: `weight` popped, the rest to the constructor."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    weight: Annotated[float, BeforeValidator(params.check_combining_weight)]
+    num_class_list: Annotated[List[int], BeforeValidator(params.check_num_class_list)]
+    gamma: Annotated[float, BeforeValidator(params.check_gamma)] = params.DEFAULT_GAMMA
+    epsilon: Annotated[Optional[float], BeforeValidator(params.check_epsilon)] = None
+    reduction: Annotated[str, BeforeValidator(params.check_reduction)] = "mean"
+    drw_start_epoch: Optional[int] = None
+    iters_per_epoch: Optional[int] = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drw_keys_come_together(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            params.check_drw(data.get("drw_start_epoch"), data.get("iters_per_epoch"))
+        return data
+
+
+@dataclass(frozen=True)
+class ParamIssue:
+    """One broken rule, located by its key path inside the entry's parameter mapping."""
+
+    loc: Loc
+    message: str
+    at_key: bool = False  # point at the key itself (unknown key), not its value
+
+
+def _issue_from_error(error: dict) -> ParamIssue:
+    loc: Loc = tuple(error.get("loc", ()))
+    kind = error.get("type")
+    if kind == "extra_forbidden":
+        name = loc[-1] if loc else "?"
+        return ParamIssue(
+            loc,
+            f"unknown parameter {name!r}: PaddleClas passes it to {params.LOSS_NAME}(), which fails at train time "
+            f"(accepted: {', '.join((params.COMBINING_WEIGHT,) + params.LOSS_PARAMS)})",
+            at_key=True,
+        )
+    if kind == "missing":
+        name = loc[-1] if loc else "?"
+        why = {
+            params.COMBINING_WEIGHT: "PaddleClas's build_loss requires it in every loss entry",
+            "num_class_list": "the per-class training image counts (csce-config gen writes them)",
+        }.get(str(name), "required")
+        return ParamIssue(loc[:-1], f"{name} is missing: {why}")
+    original = (error.get("ctx") or {}).get("error")
+    message = str(original) if isinstance(original, ValueError) else error.get("msg", "invalid value")
+    if kind == "value_error" and message.startswith("Value error, "):
+        message = message[len("Value error, "):]
+    if isinstance(original, params.ParamError) and original.loc:
+        loc = original.loc  # the rule knows the exact place, e.g. one element of num_class_list
+    return ParamIssue(loc, message)
+
+
+def check_entry(values: Any) -> List[ParamIssue]:
+    """All rule violations of one entry's parameter mapping (empty when it is valid)."""
+    if not isinstance(values, dict):
+        return [ParamIssue((), f"the {params.LOSS_NAME} entry must map parameter names to values, got {values!r}")]
+    try:
+        CostSensitiveCEParams.model_validate(values)
+    except ValidationError as errors:
+        return [_issue_from_error(error) for error in errors.errors()]
+    return []

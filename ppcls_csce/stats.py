@@ -1,0 +1,77 @@
+"""stats: what the train list looks like to CS_CE, as a table, JSON or a bar chart."""
+
+import io
+import json
+from pathlib import Path
+from typing import Dict, Union
+
+from .atomic import write_atomic
+from .errors import CsceError
+from .weights import FEW_SHOT_BELOW, MANY_SHOT_ABOVE, WeightTable
+
+
+def as_dict(table: WeightTable) -> Dict[str, object]:
+    shots = table.shots()
+    return {
+        "classes": len(table.num_class_list),
+        "samples": table.samples,
+        "gamma": table.gamma,
+        "num_class_list": table.num_class_list,
+        "weights": table.weights,
+        "imbalance_ratio": table.imbalance_ratio,
+        "shots": {name: {"classes": labels, "count": len(labels)} for name, labels in shots.items()},
+        "shot_thresholds": {"many_above": MANY_SHOT_ABOVE, "few_below": FEW_SHOT_BELOW},
+        "clamped_empty_classes": table.clamped,
+    }
+
+
+def render_json(table: WeightTable) -> str:
+    return json.dumps(as_dict(table), indent=2) + "\n"
+
+
+def render_text(table: WeightTable) -> str:
+    shots = table.shots()
+    shot_of = {label: name for name, labels in shots.items() for label in labels}
+    out = io.StringIO()
+    out.write(f"{table.summary()}\n")
+    out.write(
+        f"many-shot (>{MANY_SHOT_ABOVE}): {len(shots['many'])} classes, medium ({FEW_SHOT_BELOW}-{MANY_SHOT_ABOVE}): "
+        f"{len(shots['medium'])}, few-shot (<{FEW_SHOT_BELOW}): {len(shots['few'])}\n\n"
+    )
+    out.write(f"{'class':>7} {'images':>10} {'share':>8} {'weight':>10}  shot\n")
+    total = sum(table.num_class_list)
+    for label, (count, weight) in enumerate(zip(table.num_class_list, table.weights)):
+        out.write(f"{label:>7} {count:>10} {count / total:>8.2%} {weight:>10.6f}  {shot_of[label]}\n")
+    return out.getvalue()
+
+
+def plot(table: WeightTable, path: Union[str, Path]) -> None:
+    """Counts sorted from most to fewest, weights on a second axis; written atomically."""
+    try:
+        import matplotlib
+    except ImportError:
+        raise CsceError("--plot needs matplotlib: pip install 'ppcls-csce[plot]'") from None
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    order = sorted(range(len(table.num_class_list)), key=lambda label: -table.num_class_list[label])
+    counts = [table.num_class_list[label] for label in order]
+    weights = [table.weights[label] for label in order]
+    figure, count_axis = plt.subplots(figsize=(10, 4.5))
+    count_axis.bar(range(len(counts)), counts, color="#4C72B0", width=1.0 if len(counts) > 60 else 0.8)
+    count_axis.set_yscale("log")
+    count_axis.set_xlabel("classes, sorted by training images")
+    count_axis.set_ylabel("training images (log)")
+    weight_axis = count_axis.twinx()
+    weight_axis.plot(range(len(weights)), weights, color="#C44E52", marker="." if len(weights) <= 60 else None)
+    weight_axis.set_ylabel(f"CS_CE weight (gamma {table.gamma:g})", color="#C44E52")
+    count_axis.set_title(
+        f"{len(counts)} classes, {table.samples} images, imbalance ratio {table.imbalance_ratio:.4g}"
+    )
+    if len(counts) <= 40:
+        count_axis.set_xticks(range(len(counts)), [str(label) for label in order])
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    write_atomic(path, buffer.getvalue())

@@ -1,0 +1,93 @@
+"""validate: find, at commit time, the config mistakes PaddleClas reports hours into training, or never.
+
+Each file is checked on its own (pre-commit runs several processes on chunks of the file list, so nothing
+is kept between files), with every rule in `rules.RULES`; a file never stops at its first problem.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterable, List, Sequence, Tuple, Union
+
+from .atomic import write_atomic
+from .edit import TextEdit, apply_edits
+from .errors import CsceError
+from .report import ERROR, WARNING, Problem
+from .rules import RULES, Context, Options
+from .rules.stale import STALE
+from .rules.yaml_file import TOP_LEVEL
+from .yamlsource import YamlLoadError, YamlSource, load_yaml, parse_yaml
+
+__all__ = ["FileResult", "Options", "check_source", "exit_code", "validate_file", "validate_paths", "validate_text"]
+
+
+@dataclass
+class FileResult:
+    """The problems of one file (and of the train lists it was compared with); `fixed`: --fix rewrote it."""
+
+    path: str
+    problems: List[Problem] = field(default_factory=list)
+    fixed: bool = False
+
+
+def _ordered(problems: Iterable[Problem], path: str) -> List[Problem]:
+    """The file's own problems by position, then those of other files (train lists); duplicates once
+    (a node shared through an alias is reached by two key paths)."""
+    unique = list(dict.fromkeys(problems))
+    own = sorted((p for p in unique if p.path == path), key=lambda p: (p.line or 0, p.column or 0))
+    return own + [p for p in unique if p.path != path]
+
+
+def check_source(source: YamlSource, options: Options = Options()) -> Tuple[List[Problem], List[TextEdit]]:
+    """Run every rule on one parsed file: its problems, and the edits that --fix would apply."""
+    context = Context(source, options)
+    problems: List[Problem] = []
+    for rule in RULES:
+        problems.extend(rule.run(context))
+        if rule is TOP_LEVEL and not isinstance(source.data, dict):
+            break  # not a config at all: nothing else applies
+    return _ordered(problems, source.path), context.edits
+
+
+def _load_problem(path: str, error: YamlLoadError) -> Problem:
+    return Problem(path, error.line, error.column, ERROR, error.rule, error.message)
+
+
+def validate_text(text: str, path: str = "<string>", options: Options = Options()) -> List[Problem]:
+    """The problems of a config given as text (nothing is written)."""
+    try:
+        source = parse_yaml(text, path)
+    except YamlLoadError as error:
+        return [_load_problem(path, error)]
+    return check_source(source, options)[0]
+
+
+def validate_file(path: Union[str, Path], options: Options = Options(), fix: bool = False) -> FileResult:
+    """Check one file; with `fix`, rewrite stale num_class_list values in place (atomically, nothing else
+    changes) and report what is left after the fix."""
+    name = str(path)
+    try:
+        source = load_yaml(name)
+    except YamlLoadError as error:
+        return FileResult(name, [_load_problem(name, error)])
+    problems, edits = check_source(source, options)
+    if not (fix and edits):
+        return FileResult(name, problems)
+    try:
+        new_text = apply_edits(source.text, edits)
+    except CsceError as error:
+        return FileResult(name, problems + [Problem(name, None, None, ERROR, STALE.id, f"cannot fix: {error}")])
+    if new_text == source.text:
+        return FileResult(name, problems)
+    write_atomic(name, new_text.encode("utf-8"))
+    return FileResult(name, validate_text(new_text, name, options), fixed=True)
+
+
+def validate_paths(paths: Sequence[Union[str, Path]], options: Options = Options(), fix: bool = False) -> List[FileResult]:
+    return [validate_file(path, options, fix) for path in paths]
+
+
+def exit_code(results: Sequence[FileResult], strict: bool = False) -> int:
+    """0 clean; 1 when any error (any warning too with `strict`), or when --fix changed a file."""
+    failing = {ERROR, WARNING} if strict else {ERROR}
+    bad = any(problem.severity in failing for result in results for problem in result.problems)
+    return 1 if bad or any(result.fixed for result in results) else 0

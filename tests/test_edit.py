@@ -1,0 +1,54 @@
+"""Byte-preserving YAML edits."""
+
+import pytest
+import yaml
+
+from ppcls_csce.edit import TextEdit, apply_edits, set_key, yaml_float, yaml_int_list
+from ppcls_csce.errors import CsceError
+from ppcls_csce.yamlsource import parse_yaml
+
+
+@pytest.mark.parametrize("value", [1.0, 0.5, 1e-3, 1e-05, 2.5e20, 0.0, 123456.789])
+def test_yaml_float_reads_back_as_the_same_float(value):
+    text = yaml_float(value)
+    loaded = yaml.safe_load(f"x: {text}")["x"]
+    assert isinstance(loaded, float) and loaded == value
+
+
+def test_int_list_is_one_flow_line():
+    text = yaml_int_list(list(range(1, 1001)))
+    assert "\n" not in text and yaml.safe_load(text) == list(range(1, 1001))
+
+
+def test_set_key_adds_after_the_last_key_keeping_comments_and_crlf():
+    text = "L:\r\n  - CELoss:\r\n      weight: 1.0  # keep me\r\nNext: 1\r\n"
+    source = parse_yaml(text)
+    mapping = source.node_at(("L", 0, "CELoss"))
+    new = apply_edits(text, [set_key(text, mapping, "gamma", "0.5")])
+    assert new == "L:\r\n  - CELoss:\r\n      weight: 1.0  # keep me\r\n      gamma: 0.5\r\nNext: 1\r\n"
+
+
+def test_set_key_replaces_an_existing_value_only():
+    text = "a: {weight: 1.0, gamma: 2.0}  # c\nb:\n  gamma: 3.0\n  n: [1,\n      2]\n"
+    source = parse_yaml(text)
+    edits = [
+        set_key(text, source.node_at(("a",)), "gamma", "0.5"),
+        set_key(text, source.node_at(("b",)), "n", "[7, 8]"),
+        set_key(text, source.node_at(("a",)), "n", "[1]"),
+    ]
+    assert apply_edits(text, edits) == "a: {weight: 1.0, gamma: 0.5, n: [1]}  # c\nb:\n  gamma: 3.0\n  n: [7, 8]\n"
+
+
+def test_set_key_fills_an_empty_value_and_handles_a_missing_final_newline():
+    text = "m:\n  gamma:\n  weight: 1.0"
+    source = parse_yaml(text)
+    mapping = source.node_at(("m",))
+    new = apply_edits(text, [set_key(text, mapping, "gamma", "1.0"), set_key(text, mapping, "x", "2")])
+    assert yaml.safe_load(new) == {"m": {"gamma": 1.0, "weight": 1.0, "x": 2}}
+    assert new == "m:\n  gamma: 1.0\n  weight: 1.0\n  x: 2"
+
+
+def test_overlapping_edits_are_refused_and_identical_ones_merge():
+    assert apply_edits("abc", [TextEdit(1, 2, "X"), TextEdit(1, 2, "X")]) == "aXc"
+    with pytest.raises(CsceError):
+        apply_edits("abc", [TextEdit(0, 2, "X"), TextEdit(1, 3, "Y")])

@@ -1,0 +1,308 @@
+"""`csce-config gen`: the standalone block, config edits, refusals, and the real PaddleClas configs."""
+
+import copy
+import math
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Optional, Tuple
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from ppcls_csce.cli import cli
+from ppcls_csce.yamlsource import load_yaml
+
+from conftest import EXAMPLES, REPO, list_lines, real_configs, write_list
+
+COUNTS = [500, 300, 180, 108, 65, 39, 23, 14, 8, 5]
+
+
+def run(*args: str):
+    return CliRunner().invoke(cli, ["gen", *args], catch_exceptions=False)
+
+
+def loss_entry(data: dict, section: str = "Train", index: int = 0) -> Tuple[str, dict]:
+    (name, values), = data["Loss"][section][index].items()
+    return name, values
+
+
+# --- the standalone block ------------------------------------------------------------------------------------
+
+
+def test_block_is_the_shape_paddleclas_build_loss_consumes(long_tail_list):
+    result = run("--train-list", str(long_tail_list), "--gamma", "0.5")
+    assert result.exit_code == 0, result.output
+    data = yaml.safe_load(result.stdout)
+    assert list(data) == ["Loss"] and list(data["Loss"]) == ["Train", "Eval"]
+    for section in ("Train", "Eval"):
+        assert len(data["Loss"][section]) == 1
+        name, values = loss_entry(data, section)
+        assert name == "CostSensitiveCE"
+        assert values == {"weight": 1.0, "gamma": 0.5, "num_class_list": COUNTS}
+        assert isinstance(values["gamma"], float) and isinstance(values["weight"], float)
+
+
+def test_block_is_byte_identical_across_runs_and_the_list_is_one_line(long_tail_list):
+    first, second = run("--train-list", str(long_tail_list)), run("--train-list", str(long_tail_list))
+    assert first.stdout == second.stdout
+    list_lines_out = [line for line in first.stdout.splitlines() if "num_class_list" in line]
+    assert len(list_lines_out) == 2 and all(line.rstrip().endswith("]") for line in list_lines_out)
+
+
+def test_small_gamma_is_written_as_a_float(long_tail_list):
+    result = run("--train-list", str(long_tail_list), "--gamma", "1e-5")
+    gamma = loss_entry(yaml.safe_load(result.stdout))[1]["gamma"]
+    assert isinstance(gamma, float) and gamma == 1e-5
+
+
+def test_summary_goes_to_stderr(long_tail_list):
+    result = run("--train-list", str(long_tail_list))
+    assert "10 classes, 1242 samples, imbalance ratio 100" in result.stderr
+    assert "10 classes" not in result.stdout.split("Loss:")[1]
+
+
+def test_several_lists_add_up(tmp_path):
+    a = write_list(tmp_path / "a.txt", [3, 2])
+    b = write_list(tmp_path / "b.txt", [1, 0, 4])
+    result = run("--train-list", str(a), "--train-list", str(b))
+    assert loss_entry(yaml.safe_load(result.stdout))[1]["num_class_list"] == [4, 2, 4]
+
+
+def test_class_num_beyond_the_labels_names_the_empty_classes(long_tail_list):
+    result = run("--train-list", str(long_tail_list), "--class-num", "12")
+    assert result.exit_code == 1
+    assert "classes 10, 11 of 12 have no training images" in result.stderr
+    assert result.stdout == ""
+    clamped = run("--train-list", str(long_tail_list), "--class-num", "12", "--clamp-empty")
+    assert clamped.exit_code == 0 and "warning: classes 10, 11" in clamped.stderr
+    assert loss_entry(yaml.safe_load(clamped.stdout))[1]["num_class_list"] == COUNTS + [1, 1]
+
+
+def test_label_at_or_above_class_num_is_an_error_with_its_line(tmp_path):
+    path = tmp_path / "l.txt"
+    path.write_text("a.jpg 0\nb.jpg 1\nc.jpg 2\n")
+    result = run("--train-list", str(path), "--class-num", "2")
+    assert result.exit_code == 1 and f"{path}:3:" in result.stderr
+
+
+def test_bad_lines_fail_with_file_and_line_and_nothing_is_printed(tmp_path):
+    path = tmp_path / "bad.txt"
+    path.write_text("a.jpg 0\n\nb.jpg  1\nc.jpg x\nd.jpg 1\n")
+    result = run("--train-list", str(path))
+    assert result.exit_code == 1 and result.stdout == ""
+    for line in (2, 3, 4):
+        assert f"{path}:{line}:" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--write"], "--write needs --config"),
+        (["--gamma", "-1"], "gamma must be a finite number >= 0"),
+        (["--gamma", "abc"], "abc"),
+        (["--class-num", "0"], "0"),
+        (["--delimiter", ""], "must not be empty"),
+        (["--drw-epoch", "3"], "--drw-epoch needs --config"),
+    ],
+)
+def test_bad_usage_exits_2(long_tail_list, args, words):
+    result = CliRunner().invoke(cli, ["gen", "--train-list", str(long_tail_list), *args])
+    assert result.exit_code == 2 and words in result.stderr
+
+
+def test_missing_list_is_one_clean_line(tmp_path):
+    result = run("--train-list", str(tmp_path / "nope.txt"))
+    assert result.exit_code == 1 and "nope.txt" in result.stderr and "Traceback" not in result.stderr
+
+
+# --- editing a config ----------------------------------------------------------------------------------------
+
+
+def loss_section_span(text: str, path: str = "<t>") -> Tuple[int, int]:
+    """[start, end) of the top-level `Loss:` entry's text, from its key to the next top-level key."""
+    from ppcls_csce.yamlsource import parse_yaml
+
+    root = parse_yaml(text, path).root
+    keys = [key for key, _ in root.value]
+    for position, key in enumerate(keys):
+        if key.value == "Loss":
+            end = keys[position + 1].start_mark.index if position + 1 < len(keys) else len(text)
+            return key.start_mark.index, end
+    raise AssertionError("no Loss section")
+
+
+def assert_only_loss_changed(before: str, after: str) -> None:
+    start, end = loss_section_span(before)
+    new_start, new_end = loss_section_span(after)
+    assert after[:new_start] == before[:start]
+    assert after[new_end:] == before[end:]
+
+
+def test_example_config_is_edited_in_the_loss_section_only(tmp_path):
+    out = tmp_path / "out.yaml"
+    config = EXAMPLES / "ResNet18_longtail.yaml"
+    result = run("--train-list", str(EXAMPLES / "train_list.txt"), "--config", str(config), "-o", str(out))
+    assert result.exit_code == 0, result.stderr
+    before, after = config.read_text(), out.read_text()
+    assert_only_loss_changed(before, after)
+    data = yaml.safe_load(after)
+    name, values = loss_entry(data)
+    assert name == "CostSensitiveCE"
+    assert values == {"weight": 1.0, "epsilon": 0.1, "gamma": 1.0,
+                      "num_class_list": [1000, 599, 359, 215, 129, 77, 46, 28, 17, 10]}
+    assert "epsilon: 0.1   # label smoothing, kept by csce-config gen" in after
+    assert loss_entry(data, "Eval")[0] == "CostSensitiveCE"
+
+
+def test_config_without_output_prints_the_whole_config(tmp_path):
+    config = EXAMPLES / "ResNet18_longtail.yaml"
+    result = run("--train-list", str(EXAMPLES / "train_list.txt"), "--config", str(config))
+    assert result.exit_code == 0
+    assert yaml.safe_load(result.stdout)["Arch"] == {"name": "ResNet18", "class_num": 10}
+
+
+def test_write_edits_in_place_and_a_second_run_changes_nothing(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_bytes((EXAMPLES / "ResNet18_longtail.yaml").read_bytes())
+    listing = str(EXAMPLES / "train_list.txt")
+    assert run("--train-list", listing, "--config", str(config), "--write", "--gamma", "0.5").exit_code == 0
+    once = config.read_bytes()
+    assert run("--train-list", listing, "--config", str(config), "--write").exit_code == 0
+    assert config.read_bytes() == once  # the existing gamma 0.5 is kept when --gamma is not given
+    assert loss_entry(yaml.safe_load(once))[1]["gamma"] == 0.5
+
+
+def test_existing_entry_is_updated_with_new_counts_and_explicit_gamma(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_text(
+        "Arch:\n  name: R\n  class_num: 3\nLoss:\n  Train:\n    - CostSensitiveCE:\n        weight: 2.0\n"
+        "        gamma: 0.5   # tuned\n        num_class_list: [1, 1, 1]\n    - TripletLoss:\n        weight: 1.0\n"
+        "        margin: 0.5\n"
+    )
+    listing = write_list(tmp_path / "l.txt", [9, 3, 1])
+    assert run("--train-list", str(listing), "--config", str(config), "--write", "--gamma", "0.25").exit_code == 0
+    text = config.read_text()
+    assert "gamma: 0.25   # tuned" in text and "num_class_list: [9, 3, 1]" in text
+    assert yaml.safe_load(text)["Loss"]["Train"][1] == {"TripletLoss": {"weight": 1.0, "margin": 0.5}}
+
+
+def test_failed_run_leaves_the_config_as_it_was(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_bytes((EXAMPLES / "ResNet18_longtail.yaml").read_bytes())
+    before = config.read_bytes()
+    bad = tmp_path / "bad.txt"
+    bad.write_text("a.jpg 0\nb.jpg 11\n")  # label 11 with class_num 10
+    result = run("--train-list", str(bad), "--config", str(config), "--write")
+    assert result.exit_code == 1 and f"{bad}:2:" in result.stderr
+    assert config.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad.txt", "cfg.yaml"]  # no temporary file left
+
+
+def test_drw_fills_iters_per_epoch_in_train_only(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_bytes((EXAMPLES / "ResNet18_longtail.yaml").read_bytes())
+    listing = str(EXAMPLES / "train_list.txt")  # 2480 samples, batch_size 64, drop_last False
+    result = run("--train-list", listing, "--config", str(config), "--write", "--drw-epoch", "80", "--world-size", "4")
+    assert result.exit_code == 0, result.stderr
+    data = yaml.safe_load(config.read_text())
+    train = loss_entry(data)[1]
+    assert train["drw_start_epoch"] == 80
+    assert train["iters_per_epoch"] == math.ceil(math.ceil(2480 / 4) / 64) == 10
+    assert "drw_start_epoch" not in loss_entry(data, "Eval")[1]
+    assert "CS_CE from epoch 80" in result.stderr
+
+
+def test_relabel_is_refused(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    text = (EXAMPLES / "ResNet18_longtail.yaml").read_text()
+    config.write_text(text.replace("      name: ImageNetDataset\n", "      name: ImageNetDataset\n      relabel: True\n", 1))
+    result = run("--train-list", str(EXAMPLES / "train_list.txt"), "--config", str(config), "--write")
+    assert result.exit_code == 1 and "relabel: True" in result.stderr and "set order" in result.stderr
+    assert config.read_text() != text and "relabel: True" in config.read_text()
+
+
+def test_not_a_paddleclas_config_is_left_untouched(tmp_path, long_tail_list):
+    config = tmp_path / "other.yaml"
+    config.write_text("name: my-app\nversion: 3\n")
+    result = run("--train-list", str(long_tail_list), "--config", str(config), "--write")
+    assert result.exit_code == 1 and "not a PaddleClas training config" in result.stderr
+    assert config.read_text() == "name: my-app\nversion: 3\n"
+
+
+def test_broken_yaml_config_gets_its_position(tmp_path, long_tail_list):
+    config = tmp_path / "broken.yaml"
+    config.write_text("Loss:\n  Train: [\n")
+    result = run("--train-list", str(long_tail_list), "--config", str(config))
+    assert result.exit_code == 1 and f"{config}:3:1: YAML syntax error" in result.stderr
+
+
+# --- the real PaddleClas configs -----------------------------------------------------------------------------
+
+
+def eligible(data: Any) -> Tuple[bool, Optional[int], str]:
+    """Whether gen must accept this config (per the issue), its class count, and its delimiter."""
+    if not isinstance(data, dict):
+        return False, None, " "
+    dataset = ((data.get("DataLoader") or {}).get("Train") or {}).get("dataset") or {}
+    train = (data.get("Loss") or {}).get("Train") or []
+    names = {next(iter(entry)) for entry in train if isinstance(entry, dict)}
+    arch = data.get("Arch") or {}
+    class_num = arch.get("class_num", (arch.get("Head") or {}).get("class_num"))
+    ok = dataset.get("name") == "ImageNetDataset" and not dataset.get("relabel") and "CELoss" in names
+    return ok, class_num, dataset.get("delimiter") or " "
+
+
+def expected_after_gen(data: dict, counts: list) -> dict:
+    expected = copy.deepcopy(data)
+    for section in ("Train", "Eval"):
+        for index, entry in enumerate(expected["Loss"].get(section) or []):
+            (name, values), = entry.items()
+            if name == "CELoss":
+                expected["Loss"][section][index] = {
+                    "CostSensitiveCE": {**values, "gamma": 1.0, "num_class_list": counts}
+                }
+    return expected
+
+
+CONFIGS = real_configs()
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=[str(c.relative_to(CONFIGS[0].parents[1])) for c in CONFIGS])
+def test_real_config(config: Path, tmp_path: Path):
+    data = yaml.safe_load(config.read_text(encoding="utf-8"))
+    ok, class_num, delimiter = eligible(data)
+    counts = [max(1, 400 // (c + 1)) for c in range(class_num if isinstance(class_num, int) else 5)]
+    listing = write_list(tmp_path / "train_list.txt", counts, delimiter)
+    out = tmp_path / "out.yaml"
+    result = CliRunner().invoke(cli, ["gen", "--train-list", str(listing), "--config", str(config), "-o", str(out)])
+    if not ok:
+        assert result.exit_code == 1, result.output
+        assert result.stderr.count("\n") == 1 and str(config) in result.stderr
+        assert not out.exists()
+        return
+    assert result.exit_code == 0, result.stderr
+    before, after = config.read_text(encoding="utf-8"), out.read_text(encoding="utf-8")
+    assert_only_loss_changed(before, after)
+    assert yaml.load(after, Loader=yaml.CSafeLoader) == expected_after_gen(data, counts)  # libyaml: same values, faster
+
+
+def test_most_real_configs_are_eligible():
+    eligible_count = sum(eligible(yaml.safe_load(c.read_text(encoding="utf-8")))[0] for c in CONFIGS)
+    assert eligible_count >= 50
+
+
+# --- the command as a process --------------------------------------------------------------------------------
+
+
+def test_python_dash_m_runs_the_cli_and_gen_never_imports_paddle(long_tail_list):
+    code = (
+        "import sys, runpy; sys.argv = ['csce-config', 'gen', '--train-list', sys.argv[1]];"
+        "\ntry:\n    runpy.run_module('ppcls_csce', run_name='__main__')\nexcept SystemExit as e:\n    code = e.code"
+        "\nprint('PADDLE' if 'paddle' in sys.modules else 'NO-PADDLE', code, file=sys.stderr)"
+    )
+    done = subprocess.run([sys.executable, "-c", code, str(long_tail_list)], capture_output=True, text=True, cwd=REPO)
+    assert "NO-PADDLE 0" in done.stderr, done.stderr
+    assert yaml.safe_load(done.stdout)["Loss"]["Train"][0]["CostSensitiveCE"]["num_class_list"] == COUNTS

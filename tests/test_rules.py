@@ -1,0 +1,155 @@
+"""Every validate rule against its fixtures: a bad file gives exactly the problems its `# expect:` lines list
+(rule, line, column), a good file gives none. See tests/fixtures/validate/README.md."""
+
+import re
+from pathlib import Path
+from typing import List, Tuple
+
+import pytest
+from click.testing import CliRunner
+
+from ppcls_csce.cli import cli
+from ppcls_csce.report import ERROR, WARNING
+from ppcls_csce.rules import BY_ID, RULES
+from ppcls_csce.rules.eval_names import expression_problem, name_problem
+from ppcls_csce.validate import Options, validate_file
+
+from conftest import REPO
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "validate"
+EXPECT = re.compile(rb"^# expect: (\S+) (\S+)\r?$", re.MULTILINE)
+BAD = sorted(FIXTURES.glob("*.bad*.yaml"))
+GOOD = sorted(FIXTURES.glob("*.good*.yaml"))
+Found = List[Tuple[str, str]]
+
+
+def expected(path: Path) -> Found:
+    return sorted((rule.decode(), where.decode()) for rule, where in EXPECT.findall(path.read_bytes()))
+
+
+def options_for(path: Path) -> Options:
+    return Options(data_root=str(FIXTURES), require_csce=b"# options: --require-csce" in path.read_bytes())
+
+
+def found(path: Path) -> Found:
+    """(rule, where): `LINE:COL` in the file itself, `-` without a position, `LIST:LINE` in a train list."""
+    result = validate_file(path, options_for(path))
+    assert not result.fixed
+    out = []
+    for problem in result.problems:
+        assert problem.severity == BY_ID[problem.rule].severity, problem
+        if problem.path != str(path):
+            where = f"{Path(problem.path).name}:{problem.line}"
+        elif problem.line is None:
+            where = "-"
+        else:
+            where = f"{problem.line}:{problem.column}"
+        out.append((problem.rule, where))
+    return sorted(out)
+
+
+def rule_of(path: Path) -> str:
+    return path.name.split(".")[0]
+
+
+@pytest.mark.parametrize("path", BAD, ids=lambda p: p.name)
+def test_bad_fixture_gives_exactly_its_expected_problems(path: Path) -> None:
+    wanted = expected(path)
+    assert wanted, f"{path.name} has no '# expect:' line"
+    assert {rule for rule, _ in wanted} == {rule_of(path)}, "a bad fixture shows its own rule only"
+    assert found(path) == wanted
+
+
+@pytest.mark.parametrize("path", GOOD, ids=lambda p: p.name)
+def test_good_fixture_is_clean(path: Path) -> None:
+    assert not EXPECT.search(path.read_bytes())
+    assert found(path) == []
+
+
+def test_every_rule_has_a_bad_and_a_good_fixture() -> None:
+    for rule in RULES:
+        if rule.id == "file":
+            continue  # a directory or a missing path cannot be a fixture file: test_file_rule below
+        assert any(rule_of(path) == rule.id for path in BAD), f"no {rule.id}.bad*.yaml"
+        assert any(rule_of(path) == rule.id for path in GOOD), f"no {rule.id}.good*.yaml"
+    assert {rule_of(path) for path in BAD + GOOD} <= set(BY_ID) | {"base"}
+
+
+def test_file_rule(tmp_path: Path) -> None:
+    for path, why in ((tmp_path, "is a directory"), (tmp_path / "missing.yaml", "no such file")):
+        [problem] = validate_file(path).problems
+        assert (problem.rule, problem.line, problem.severity) == ("file", None, ERROR)
+        assert why in problem.message
+
+
+def test_registry_is_documented() -> None:
+    assert len(BY_ID) == len(RULES), "rule ids are unique"
+    for rule in RULES:
+        assert re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", rule.id), rule.id
+        assert rule.severity in (ERROR, WARNING)
+        assert rule.summary and len(rule.doc) > 40, rule.id
+
+
+@pytest.mark.parametrize("path", BAD, ids=lambda p: p.name)
+def test_cli_prints_each_problem_at_its_place(path: Path) -> None:
+    args = ["validate", "--data-root", str(FIXTURES), str(path)]
+    if b"# options: --require-csce" in path.read_bytes():
+        args.insert(1, "--require-csce")
+    result = CliRunner().invoke(cli, args)
+    severities = {BY_ID[rule].severity for rule, _ in expected(path)}
+    assert result.exit_code == (1 if ERROR in severities else 0), result.output
+    lines = result.stdout.splitlines()
+    assert len(lines) == len(expected(path))
+    for rule, where in expected(path):
+        if ":" in where and not where[0].isdigit():  # a train list's line: LIST:LINE
+            shown = str(FIXTURES / where.split(":")[0]) + ":" + where.split(":")[1]
+        else:
+            shown = str(path) + ("" if where == "-" else f":{where}")
+        pattern = re.escape(shown) + rf": {BY_ID[rule].severity}: .+ \[{re.escape(rule)}\]"
+        assert any(re.fullmatch(pattern, line) for line in lines), (pattern, lines)
+
+
+def test_strict_fails_on_warnings_only_fixture() -> None:
+    path = FIXTURES / "csce-train-eval.bad.yaml"
+    assert CliRunner().invoke(cli, ["validate", str(path)]).exit_code == 0
+    assert CliRunner().invoke(cli, ["validate", "--strict", str(path)]).exit_code == 1
+
+
+@pytest.mark.parametrize("name", ["CELoss", "TopkAcc", "ImageNetDataset", "DistributedBatchSampler", "PKSampler",
+                                  "MixupOperator", "DistillationDMLLoss", "Topk", "_Private"])
+def test_plain_names_pass(name: str) -> None:
+    assert name_problem(name) is None
+
+
+@pytest.mark.parametrize("name", ["__import__('os').system('id')", "os.system", "open", "eval", "exec", "print",
+                                  "breakpoint", "__import__", "__builtins__", "lambda", "class", "a b", "", "CELoss()",
+                                  3, None, True])
+def test_names_that_run_code_are_refused(name: object) -> None:
+    assert name_problem(name) is not None
+
+
+def test_dotted_names_where_paddleclas_evals_attributes() -> None:
+    assert name_problem("nn.GELU", dotted_ok=True) is None
+    assert name_problem("nn.LayerNorm", dotted_ok=True) is None
+    assert name_problem("nn.__class__", dotted_ok=True) is not None
+    assert name_problem("os.system('x')", dotted_ok=True) is not None
+    assert name_problem("exit.x", dotted_ok=True) is not None
+    assert name_problem("nn.GELU") is not None  # a loss name is one identifier
+
+
+@pytest.mark.parametrize("text", ["1.0/255.0", "1./255.", "0.00392157", "-1", "+0.5", "1.0/3.0", "2 * 0.5 - 1",
+                                  "[0.0, 0.4, 0.4, 0.8, 0.8, 1.0]", "(1, 2)", " 1 / 255 "])
+def test_arithmetic_expressions_pass(text: str) -> None:
+    assert expression_problem(text) is None
+
+
+@pytest.mark.parametrize("text", ["9**9**9", "[1.0] * 10**9", "__import__('os').getcwd()", "x", "1 if 1 else 2",
+                                  "'a'", "True", "[[1.0]]", "1" + "+1" * 150, "(", "\x00", "[1.0] * 3"])
+def test_other_expressions_are_refused(text: str) -> None:
+    assert expression_problem(text) is not None
+
+
+def test_readme_documents_every_rule() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    for rule in RULES:
+        assert f"`{rule.id}`" in readme, f"README.md: no entry for rule {rule.id}"

@@ -1,0 +1,477 @@
+"""The list scanner reads train lists exactly as PaddleClas's ImageNetDataset does.
+
+The reference below is PaddleClas's own reading spelled out (text mode with universal newlines,
+`line.strip().split(delimiter)`, `int()` on field 1); the property tests compare the scanner,
+fast path and exact path alike, against it on random files, with blocks small enough that
+lines straddle block edges.
+"""
+
+import io
+import os
+import tempfile
+import threading
+from collections import Counter
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from ppcls_csce import scanner
+from ppcls_csce.errors import CsceError
+from ppcls_csce.scanner import ListCounts, scan_lists
+
+INT64_MAX = 2**63 - 1
+
+
+def reference(data: bytes, delimiter: str, class_num: Optional[int] = None) -> Tuple[Dict[int, int], List[int]]:
+    """Counts and bad line numbers, the plain way: PaddleClas's text-mode reading, line by line."""
+    stream = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8-sig", errors="surrogateescape", newline=None)
+    counts: Counter = Counter()
+    bad: List[int] = []
+    for number, line in enumerate(stream, 1):
+        if any("\udc80" <= char <= "\udcff" for char in line):  # bytes that are not UTF-8
+            bad.append(number)
+            continue
+        fields = line.strip().split(delimiter)
+        try:
+            path, label = fields[0], int(fields[1])
+        except (IndexError, ValueError):
+            bad.append(number)
+            continue
+        if not path or label < 0 or label > INT64_MAX or (class_num is not None and label >= class_num):
+            bad.append(number)
+            continue
+        counts[label] += 1
+    return dict(counts), bad
+
+
+def write(tmp_path: Path, data: bytes, name: str = "train_list.txt") -> Path:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return path
+
+
+def scan_bytes(tmp_path: Path, data: bytes, **kwargs) -> ListCounts:
+    return scan_lists([write(tmp_path, data)], **kwargs)
+
+
+def only_problem(result: ListCounts) -> Tuple[int, str]:
+    assert result.problem_total == 1, result.problems
+    problem = result.problems[0]
+    return problem.line, problem.message
+
+
+@pytest.fixture(params=["mmap", "stream"])
+def reading(request, monkeypatch):
+    """Run a test on both readers: memory-mapped files and streamed reads (pipes)."""
+    if request.param == "stream":
+        monkeypatch.setattr(scanner, "_map_file", _no_mmap)
+    return request.param
+
+
+def _no_mmap(handle):
+    return None  # as for a pipe: read in blocks instead of mapping the file
+
+
+# --- one test per edge case ----------------------------------------------------------------------
+
+def test_plain_list_counts_per_class(tmp_path):
+    result = scan_bytes(tmp_path, b"a/1.jpg 0\na/2.jpg 0\nb/1.jpg 1\nc/1.jpg 2\n")
+    assert result.counts == {0: 2, 1: 1, 2: 1}
+    assert result.samples == 4
+    assert result.problems == [] and result.problem_total == 0
+    assert result.num_class_list(4) == [2, 1, 1, 0]
+
+
+def test_blank_line_is_reported_with_its_line(tmp_path):
+    result = scan_bytes(tmp_path, b"a.jpg 0\n\nb.jpg 1\n")
+    assert only_problem(result) == (2, "blank line")
+    assert result.counts == {0: 1, 1: 1}
+
+
+def test_whitespace_only_line_is_blank(tmp_path):
+    assert only_problem(scan_bytes(tmp_path, b"a.jpg 0\n \t \nb.jpg 1\n")) == (2, "blank line")
+
+
+def test_trailing_blank_line_is_reported(tmp_path):
+    assert only_problem(scan_bytes(tmp_path, b"a.jpg 0\nb.jpg 1\n\n"))[0] == 3
+
+
+def test_doubled_delimiter_is_reported(tmp_path):
+    line, message = only_problem(scan_bytes(tmp_path, b"a.jpg 0\nb.jpg  1\n"))
+    assert line == 2
+    assert "doubled delimiter" in message
+
+
+def test_missing_label_is_reported(tmp_path):
+    line, message = only_problem(scan_bytes(tmp_path, b"a.jpg 0\nb.jpg\n"))
+    assert line == 2
+    assert message.startswith("missing label")
+
+
+def test_missing_label_hints_at_a_tab_delimiter(tmp_path):
+    _, message = only_problem(scan_bytes(tmp_path, b"a.jpg\t0\n"))
+    assert "'\\t'" in message
+
+
+def test_empty_path_is_reported(tmp_path):
+    line, message = only_problem(scan_bytes(tmp_path, b"a.jpg,0\n,1\n", delimiter=","))
+    assert line == 2
+    assert "empty image path" in message
+
+
+@pytest.mark.parametrize("label", ["3.0", "1e2", "0x1", "cat", "3a", "1__0"])
+def test_non_integer_label_is_reported_with_what_it_got(tmp_path, label):
+    line, message = only_problem(scan_bytes(tmp_path, f"a.jpg 0\nb.jpg {label}\n".encode()))
+    assert line == 2
+    assert message == f"label {label!r} is not an integer"
+
+
+def test_space_in_path_gets_a_hint(tmp_path):
+    _, message = only_problem(scan_bytes(tmp_path, b"my photo.jpg 3\n"))
+    assert "'photo.jpg' is not an integer" in message
+    assert "tab delimiter" in message
+
+
+@pytest.mark.parametrize("label, value", [("+3", 3), ("007", 7), ("1_000", 1000), ("٣", 3)])
+def test_labels_int_accepts_are_read_like_numpy_int64(tmp_path, label, value):
+    result = scan_bytes(tmp_path, f"a.jpg {label}\n".encode())
+    assert result.counts == {value: 1} and result.problem_total == 0
+
+
+def test_space_before_label_with_tab_delimiter(tmp_path):
+    result = scan_bytes(tmp_path, b"my photo.jpg\t 3\nother.jpg\t3 \n", delimiter="\t")
+    assert result.counts == {3: 2} and result.problem_total == 0
+
+
+def test_negative_label_is_reported(tmp_path):
+    assert only_problem(scan_bytes(tmp_path, b"a.jpg 0\nb.jpg -1\n")) == (2, "negative label -1")
+
+
+def test_minus_zero_is_label_zero(tmp_path):
+    assert scan_bytes(tmp_path, b"a.jpg -0\n").counts == {0: 1}
+
+
+def test_label_beyond_int64_is_reported(tmp_path):
+    result = scan_bytes(tmp_path, f"a.jpg {INT64_MAX}\nb.jpg {INT64_MAX + 1}\n".encode())
+    assert result.counts == {INT64_MAX: 1}
+    assert only_problem(result) == (2, f"label {INT64_MAX + 1} does not fit in int64")
+
+
+def test_label_out_of_range_for_class_num(tmp_path):
+    result = scan_bytes(tmp_path, b"a.jpg 9\nb.jpg 12\n", class_num=10)
+    assert only_problem(result) == (2, "label 12 is out of range for 10 classes")
+    assert result.counts == {9: 1}
+
+
+def test_crlf_line_ends(tmp_path, reading):
+    result = scan_bytes(tmp_path, b"a.jpg 0\r\nb.jpg 1\r\nc.jpg 1\r\n")
+    assert result.counts == {0: 1, 1: 2} and result.problem_total == 0
+
+
+def test_lone_cr_ends_a_line(tmp_path, reading):
+    # PaddleClas's text mode splits at the lone '\r': two lines, and line 3 counts after them.
+    result = scan_bytes(tmp_path, b"a.jpg 0\rb.jpg 1\nbad\nc.jpg 2\n")
+    assert result.counts == {0: 1, 1: 1, 2: 1}
+    assert only_problem(result)[0] == 3
+
+
+def test_utf8_bom_is_dropped(tmp_path, reading):
+    result = scan_bytes(tmp_path, "\ufeffa.jpg 0\nb.jpg 1\n".encode())
+    assert result.counts == {0: 1, 1: 1} and result.problem_total == 0
+
+
+def test_bom_before_a_bad_first_line_keeps_line_numbers(tmp_path):
+    assert only_problem(scan_bytes(tmp_path, "\ufeff7\nb.jpg 1\n".encode()))[0] == 1
+
+
+def test_non_utf8_line_is_reported(tmp_path, reading):
+    result = scan_bytes(tmp_path, b"a.jpg 0\n\xff\xfe.jpg 1\nc.jpg 2\n")
+    line, message = only_problem(result)
+    assert line == 2
+    assert message == "not UTF-8 text (byte 0xff at byte 1 of the line)"
+    assert result.counts == {0: 1, 2: 1}
+
+
+def test_utf8_paths_are_fine(tmp_path, reading):
+    result = scan_bytes(tmp_path, "猫/一.jpg 0\ntrain/café.jpg 1\n".encode())
+    assert result.counts == {0: 1, 1: 1} and result.problem_total == 0
+
+
+def test_last_line_without_line_end(tmp_path, reading):
+    result = scan_bytes(tmp_path, b"a.jpg 0\nb.jpg 1")
+    assert result.counts == {0: 1, 1: 1} and result.samples == 2
+
+
+def test_extra_fields_are_ignored(tmp_path):
+    assert scan_bytes(tmp_path, b"a.jpg 4 0.5 extra\n").counts == {4: 1}
+
+
+def test_multi_char_and_non_ascii_delimiters(tmp_path):
+    assert scan_bytes(tmp_path, b"a.jpg::4\nb::c.jpg::5\n", delimiter="::").counts == {4: 1}
+    assert scan_bytes(tmp_path, "a.jpg，4\n".encode(), delimiter="，").counts == {4: 1}
+
+
+def test_empty_file_has_no_samples(tmp_path, reading):
+    result = scan_bytes(tmp_path, b"")
+    assert result.counts == {} and result.samples == 0 and result.problem_total == 0
+
+
+def test_several_files_add_up_and_keep_their_own_names(tmp_path):
+    first = write(tmp_path, b"a.jpg 0\na.jpg 1\n", "one.txt")
+    second = write(tmp_path, b"b.jpg 1\n\nb.jpg 2\n", "two.txt")
+    result = scan_lists([first, str(second)])
+    assert result.counts == {0: 1, 1: 2, 2: 1}
+    assert result.samples == 4
+    assert [(p.path, p.line) for p in result.problems] == [(str(second), 2)]
+
+
+def test_chunk_boundaries_inside_lines_and_crlf_pairs(tmp_path, monkeypatch, reading):
+    lines = [f"train/n{c:08d}/img_{i}.JPEG {c}" for i, c in enumerate([0, 1, 1, 22, 333, 1, 0] * 7)]
+    data = "\r\n".join(lines).encode() + b"\r\n"
+    for size in (1, 2, 3, 5, 8, 13, 41, 64):
+        monkeypatch.setattr(scanner, "CHUNK_SIZE", size)
+        result = scan_bytes(tmp_path, data)
+        assert result.counts == reference(data, " ")[0], size
+        assert result.problem_total == 0
+
+
+def test_bad_lines_straddling_chunks_keep_their_numbers(tmp_path, monkeypatch, reading):
+    data = b"".join(b"img%d.jpg %d\n" % (i, i % 3) if i % 10 else b"broken line %d\r" % i for i in range(1, 200))
+    expected_counts, expected_bad = reference(data, " ")
+    for size in (7, 32, 100, 1 << 20):
+        monkeypatch.setattr(scanner, "CHUNK_SIZE", size)
+        result = scan_bytes(tmp_path, data, max_problems=None)
+        assert result.counts == expected_counts
+        assert [p.line for p in result.problems] == expected_bad
+
+
+def test_huge_labels_are_counted_exactly(tmp_path):
+    data = b"a.jpg 123456789\nb.jpg 123456789\nc.jpg 99999999999999999\nd.jpg 5\n"
+    assert scan_bytes(tmp_path, data).counts == {5: 1, 123456789: 2, 99999999999999999: 1}
+
+
+def test_fast_path_handles_plain_blocks(tmp_path, monkeypatch):
+    """The bulk path must really take plain blocks (else the property tests only test the slow one)."""
+    taken = []
+    original = scanner._fast_block
+
+    def spy(*args):
+        result = original(*args)
+        taken.append(result is not None)
+        return result
+
+    monkeypatch.setattr(scanner, "_fast_block", spy)
+    monkeypatch.setattr(scanner, "CHUNK_SIZE", 256)
+    lines = "".join(f"train/n0144/n0144_{i}.JPEG {i % 1500}\r\n" for i in range(2000))
+    result = scan_bytes(tmp_path, ("\ufeff" + lines).encode())
+    assert result.counts == reference(lines.encode(), " ")[0]
+    assert len(taken) > 50 and all(taken)
+    taken.clear()
+    scan_bytes(tmp_path, lines.replace(" ", "\t").encode(), delimiter="\t")
+    assert all(taken)
+
+
+def test_problem_records_and_limit(tmp_path):
+    data = b"".join(b"bad%d\n" % i for i in range(30))
+    result = scan_bytes(tmp_path, data, max_problems=5)
+    assert result.problem_total == 30
+    assert [p.line for p in result.problems] == [1, 2, 3, 4, 5]
+    problem = result.problems[0]
+    assert (problem.path, problem.column, problem.severity, problem.rule) == (
+        str(tmp_path / "train_list.txt"), None, "error", "list-line")
+    assert len(scan_bytes(tmp_path, data, max_problems=None).problems) == 30
+
+
+def test_raise_on_problems_lists_the_first_few_and_the_total(tmp_path):
+    data = b"ok.jpg 1\n" + b"".join(b"bad%d\n" % i for i in range(30))
+    result = scan_bytes(tmp_path, data)
+    with pytest.raises(CsceError) as caught:
+        result.raise_on_problems()
+    lines = str(caught.value).splitlines()
+    path = tmp_path / "train_list.txt"
+    assert lines[0] == f"{path}:2: missing label: no delimiter ' ' in 'bad0'"
+    assert lines[-1] == "30 bad lines in total"
+    assert len(lines) == scanner.SHOWN_PROBLEMS + 1
+    scan_bytes(tmp_path, b"ok.jpg 1\n").raise_on_problems()  # nothing to raise
+
+
+def test_missing_file_is_one_clean_error(tmp_path):
+    with pytest.raises(CsceError, match=r"^.*nope\.txt: no such file$"):
+        scan_lists([tmp_path / "nope.txt"])
+
+
+def test_directory_is_one_clean_error(tmp_path):
+    with pytest.raises(CsceError, match="is a directory"):
+        scan_lists([tmp_path])
+
+
+def test_unreadable_file_is_one_clean_error(tmp_path, monkeypatch):
+    path = write(tmp_path, b"a.jpg 0\n")
+
+    def denied(*args, **kwargs):
+        raise PermissionError(13, "Permission denied", str(path))
+
+    monkeypatch.setattr(scanner, "open", denied, raising=False)
+    with pytest.raises(CsceError, match=r"train_list\.txt: permission denied$"):
+        scan_lists([path])
+
+
+def test_read_error_midway_is_one_clean_error(tmp_path, monkeypatch):
+    path = write(tmp_path, b"a.jpg 0\n" * 100)
+    monkeypatch.setattr(scanner, "_map_file", _no_mmap)
+
+    class Failing(io.RawIOBase):
+        def readinto(self, buffer):
+            raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(scanner, "open", lambda *a, **k: Failing(), raising=False)
+    with pytest.raises(CsceError, match=r"train_list\.txt: cannot read \(Input/output error\)$"):
+        scan_lists([path])
+
+
+def test_pipe_input(tmp_path):
+    """A named pipe (or `<(...)` in a shell) cannot be mapped: it is read block by block."""
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    data = b"\xef\xbb\xbfa.jpg 0\r\nb.jpg 1\n" + b"a.jpg 0\r\nb.jpg 1\n" * 100_000 + b"bad"
+
+    def feed() -> None:
+        with open(fifo, "wb") as handle:
+            handle.write(data)
+
+    writer = threading.Thread(target=feed)
+    writer.start()
+    try:
+        result = scan_lists([fifo])
+    finally:
+        writer.join()
+    assert result.counts == {0: 100_001, 1: 100_001}
+    assert [p.line for p in result.problems] == [200_003]
+
+
+@pytest.mark.parametrize("delimiter", ["", None, 3])
+def test_unusable_delimiter(tmp_path, delimiter):
+    with pytest.raises(CsceError, match="delimiter"):
+        scan_bytes(tmp_path, b"a.jpg 0\n", delimiter=delimiter)
+
+
+@pytest.mark.parametrize("class_num", [0, -1, True, 2.0])
+def test_unusable_class_num(tmp_path, class_num):
+    with pytest.raises(CsceError, match="class count"):
+        scan_bytes(tmp_path, b"a.jpg 0\n", class_num=class_num)
+
+
+def test_scanner_does_not_import_numpy_or_paddle_at_import():
+    import subprocess
+    import sys
+
+    code = "import sys, ppcls_csce.scanner; print('numpy' in sys.modules, 'paddle' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+# --- property tests: any file, any delimiter, any block size ------------------------------------
+
+DELIMITERS = [" ", "\t", ",", "::", "，"]
+PATH_CHARS = "abcXY019/_.-é猫"
+ODD_CHARS = " \t,:+-_.exé猫\x0b\x0c\x1c\x85\xa0\u3000\ufeff0123456789"
+INVALID_BYTES = [b"\xff", b"\xc3", b"\xed\xa0\x80", b"\x80abc"]
+
+
+@st.composite
+def list_line(draw, delimiter: str) -> bytes:
+    """One line (without its end): mostly plain, sometimes odd but valid, sometimes broken."""
+    path = draw(st.text(PATH_CHARS, min_size=1, max_size=12))
+    label = draw(st.integers(0, 2000) | st.integers(0, 10**20))
+    kind = draw(st.sampled_from(["plain"] * 8 + ["variant", "broken", "random", "bytes"]))
+    if kind == "plain":
+        return f"{path}{delimiter}{label}".encode()
+    if kind == "variant":
+        text = draw(st.sampled_from([
+            "{p}{d}+{l}", " {p}{d}{l}", "{p}{d}{l} ", "{p}{d}{l}{d}x", "{p}{d}00{l}", "{p}{d}1_0{l}",
+            "\u3000{p}{d}{l}", "{p}{d} {l}", "{p}{d}{l}\x0c", "é{p}{d}{l}", "\ufeff{p}{d}{l}",
+        ]))
+        return text.format(p=path, d=delimiter, l=label).encode()
+    if kind == "broken":
+        text = draw(st.sampled_from([
+            "", "   ", "{p}", "{p}{d}{d}{l}", "{d}{l}", "{p}{d}{l}.0", "{p}{d}1e2", "{p}{d}0x1",
+            "{p}{d}-{l}", "{p}{d}-0", "{p}{d}{big}", "{p}{d}", "{l}", "{p} {l}", "{p}\t{l}",
+        ]))
+        return text.format(p=path, d=delimiter, l=label, big=INT64_MAX + 1 + label).encode()
+    if kind == "random":
+        return draw(st.text(ODD_CHARS + delimiter, max_size=12)).encode()
+    good = f"{path}{delimiter}{label}".encode()
+    at = draw(st.integers(0, len(good)))
+    return good[:at] + draw(st.sampled_from(INVALID_BYTES)) + good[at:]
+
+
+@st.composite
+def list_file(draw) -> Tuple[bytes, str]:
+    delimiter = draw(st.sampled_from(DELIMITERS))
+    lines = draw(st.lists(list_line(delimiter), max_size=40))
+    ends = draw(st.lists(st.sampled_from([b"\n"] * 6 + [b"\r\n"] * 3 + [b"\r"]), min_size=len(lines),
+                         max_size=len(lines)))
+    data = b"".join(line + end for line, end in zip(lines, ends))
+    if lines and draw(st.booleans()):
+        data = data[: -len(ends[-1])]  # no line end after the last line
+    if draw(st.integers(0, 4)) == 0:
+        data = b"\xef\xbb\xbf" + data
+    return data, delimiter
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(list_file(), st.sampled_from([1, 3, 16, 64, 1 << 20]), st.sampled_from([None, 10, 1500]),
+       st.booleans())
+def test_scanner_matches_paddleclas_reading(file_and_delimiter, chunk_size, class_num, streamed):
+    data, delimiter = file_and_delimiter
+    expected_counts, expected_bad = reference(data, delimiter, class_num)
+    saved = (scanner.CHUNK_SIZE, scanner._map_file)
+    scanner.CHUNK_SIZE = chunk_size
+    if streamed:
+        scanner._map_file = _no_mmap
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "list.txt"
+            path.write_bytes(data)
+            result = scan_lists([path], delimiter=delimiter, class_num=class_num, max_problems=None)
+    finally:
+        scanner.CHUNK_SIZE, scanner._map_file = saved
+    assert result.counts == expected_counts
+    assert result.samples == sum(expected_counts.values())
+    assert [p.line for p in result.problems] == expected_bad
+    assert result.problem_total == len(expected_bad)
+
+
+@st.composite
+def plain_block(draw) -> Tuple[bytes, str]:
+    """Lines at the edge of what the bulk path accepts: it must agree with the per-line rule."""
+    delimiter = draw(st.sampled_from([" ", "\t", ",", "|"]))
+    alphabet = st.sampled_from(list("ab/_.09é") + [delimiter, " ", "\t", "+", "-", "\r", "\x00", "\x7f"])
+    lines = []
+    for _ in range(draw(st.integers(1, 30))):
+        head = draw(st.text(alphabet, max_size=6))
+        digits = draw(st.text(st.sampled_from("0123456789"), max_size=20))
+        tail = draw(st.sampled_from(["", "", "", "\r", " ", "x"]))
+        lines.append(f"{head}{delimiter}{digits}{tail}\n" if draw(st.booleans()) else f"{head}{digits}{tail}\n")
+    return "".join(lines).encode(), delimiter
+
+
+@settings(max_examples=300, deadline=None)
+@given(plain_block(), st.sampled_from([None, 7, 100]))
+def test_fast_path_agrees_with_exact_path(block, class_num):
+    data, delimiter = block
+    source = scanner._Source(b"\n" + data)  # a line end before the block, as in a real file
+    fast = scanner._fast_block(source, 1, len(data) + 1, ord(delimiter), class_num)
+    exact = scanner._exact_block(data, delimiter, class_num, None)
+    expected_counts, expected_bad = reference(data, delimiter, class_num)
+    assert exact.sparse == expected_counts
+    assert [line for line, _ in exact.problems] == expected_bad
+    if fast is not None:
+        assert not expected_bad
+        counts = {label: int(count) for label, count in enumerate(fast.dense) if count} if fast.dense is not None \
+            else fast.sparse
+        assert counts == expected_counts
+        assert fast.lines == exact.lines == fast.samples

@@ -1,0 +1,199 @@
+"""`csce-config smoke` on the CPU with the real paddle: output formats, configs from gen, bad input, device choice."""
+
+import json
+from pathlib import Path
+from typing import List
+
+import numpy as np
+import pytest
+from click.testing import CliRunner, Result
+
+from ppcls_csce import smoke
+from ppcls_csce.cli import cli
+
+from conftest import SHARED_CONFIGS, write_list
+
+# PULC's language classifier: 10 classes, CELoss with epsilon 0.1, ImageNetDataset, batch 256, drop_last False.
+PULC_CONFIG = SHARED_CONFIGS / "PULC" / "language_classification" / "PPLCNet_x1_0.yaml"
+COUNTS = [500, 300, 180, 108, 65, 39, 23, 14, 8, 5]
+SMALL = ["--steps", "2", "--batch-size", "16"]
+
+
+def invoke(args: List[str]) -> Result:
+    return CliRunner().invoke(cli, ["smoke", *args])
+
+
+def checks_of(result: Result) -> dict:
+    return {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+
+
+def gen_config(tmp_path: Path, *extra: str) -> Path:
+    """A config the way a user gets one: `csce-config gen --config PULC -o`."""
+    train_list = write_list(tmp_path / "train_list.txt", COUNTS)
+    output = tmp_path / "config.yaml"
+    result = CliRunner().invoke(
+        cli, ["gen", "--train-list", str(train_list), "--config", str(PULC_CONFIG), "-o", str(output), *extra]
+    )
+    assert result.exit_code == 0, result.stderr
+    return output
+
+
+def test_text_report_on_cpu() -> None:
+    result = invoke(["--class-num", "7", "--device", "cpu", *SMALL])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    out = result.stdout
+    assert out.startswith("smoke: PASS")
+    assert "7 classes" in out and "synthetic long-tailed counts" in out
+    assert "device:  cpu (asked for)" in out
+    assert f"paddle {smoke.paddle.__version__}" in out
+    for name in ("steps", "finite", "reference loss", "reference gradient", "weights on device"):
+        assert f"pass  {name}:" in out
+    assert "ms/step" in out and "ratio" in out
+
+
+def test_json_report_and_auto_takes_cpu_without_cuda() -> None:
+    result = invoke(["--class-num", "12", "--format", "json", *SMALL])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["ok"] is True
+    assert report["device"]["requested"] == "auto"
+    assert report["device"]["selected"] == "cpu"
+    assert "built without CUDA" in report["device"]["why"]
+    assert report["device"]["cuda"] is None and report["device"]["paddle"] == smoke.paddle.__version__
+    assert report["loss"]["classes"] == 12 and report["run"]["dtype"] == "float32"
+    assert {check["status"] for check in report["checks"]} == {"pass"}
+    assert "Place(cpu)" in checks_of(result)["weights on device"]["detail"]
+    timing = report["timing"]
+    assert timing["ms_per_step"] > 0 and timing["baseline_ms_per_step"] > 0
+    assert timing["ratio"] == pytest.approx(timing["ms_per_step"] / timing["baseline_ms_per_step"])
+
+
+def test_config_built_by_gen_with_drw(tmp_path: Path) -> None:
+    config = gen_config(tmp_path, "--drw-epoch", "2")
+    result = invoke(["--config", str(config), "--format", "json", "--steps", "4", "--batch-size", "16"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    loss = report["loss"]
+    assert loss["classes"] == 10 and loss["epsilon"] == pytest.approx(0.1)  # gen kept CELoss's label smoothing
+    # 1242 images, batch 256, drop_last False: 5 iterations per epoch, CS_CE from training step 5.
+    assert (loss["drw_start_epoch"], loss["iters_per_epoch"]) == (2, 5)
+    checks = checks_of(result)
+    assert checks["DRW"]["status"] == "pass" and "step counter 7 (expected 7)" in checks["DRW"]["detail"]
+    assert checks["reference loss"]["status"] == "pass"
+
+
+def test_config_reports_other_losses_as_skipped(tmp_path: Path) -> None:
+    config = gen_config(tmp_path)
+    text = config.read_text(encoding="utf-8")
+    marker = "    - CostSensitiveCE:"
+    config.write_text(text.replace(marker, "    - CenterLoss:\n        weight: 0.1\n" + marker, 1), encoding="utf-8")
+    result = invoke(["--config", str(config), *SMALL])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "Loss.Train[0] CenterLoss: skipped (smoke checks CostSensitiveCE only)" in result.stdout
+    assert "CostSensitiveCE from" in result.stdout and "Loss.Train[1]" in result.stdout
+
+
+def test_train_list_counts(tmp_path: Path) -> None:
+    train_list = write_list(tmp_path / "train.txt", COUNTS, delimiter="\t")
+    result = invoke(["--train-list", str(train_list), "--delimiter", "\\t", "--format", "json", *SMALL])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["loss"]["classes"] == 10 and str(train_list) in report["loss"]["source"]
+
+
+def test_amp_fp16_logits_on_cpu() -> None:
+    result = invoke(["--class-num", "10", "--amp", "--format", "json", *SMALL])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["run"]["dtype"] == "float16"
+    checks = checks_of(result)
+    assert checks["fp16"]["status"] == "pass"
+    assert "gradient float16" in checks["steps"]["detail"]
+    assert "rtol 0.002" in checks["reference loss"]["detail"]
+
+
+def test_config_without_cs_ce(tmp_path: Path) -> None:
+    result = invoke(["--config", str(PULC_CONFIG), *SMALL])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    line = result.stderr.strip()
+    assert "\n" not in line and "Traceback" not in line
+    assert line.startswith(f"{PULC_CONFIG}:30: Loss.Train has CELoss but no CostSensitiveCE")
+    assert "csce-config gen" in line
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "message"),
+    [
+        ("gamma: 1.0", "gamma: -1.0", "gamma", "gamma must be a finite number >= 0"),
+        ("gamma: 1.0", "gamma: 1.0\n        gama: 0.5", "gama", "unknown key 'gama'"),
+        ("weight: 1.0", "weight: 0", "weight", "weight must be a finite number > 0"),
+        ("num_class_list: [500", "num_class_list: [0", "num_class_list", "num_class_list[0] is 0"),
+    ],
+)
+def test_wrong_config(tmp_path: Path, old: str, new: str, line: str, message: str) -> None:
+    config = gen_config(tmp_path)
+    text = config.read_text(encoding="utf-8")
+    start = text.index("  Train:")
+    assert old in text[start:]
+    text = text[:start] + text[start:].replace(old, new, 1)
+    config.write_text(text, encoding="utf-8")
+    expected_line = next(number for number, content in enumerate(text.splitlines(), 1)
+                         if number > text[:start].count("\n") and content.strip().startswith(line + ":"))
+    result = invoke(["--config", str(config), *SMALL])
+    assert result.exit_code == 1
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr
+    assert result.stderr.startswith(f"{config}:{expected_line}: Loss.Train[0] CostSensitiveCE: ")
+    assert message in result.stderr
+
+
+def test_class_num_mismatch(tmp_path: Path) -> None:
+    config = gen_config(tmp_path)
+    config.write_text(config.read_text(encoding="utf-8").replace("class_num: 10", "class_num: 12", 1), encoding="utf-8")
+    result = invoke(["--config", str(config), *SMALL])
+    assert result.exit_code == 1
+    assert "Arch.class_num is 12 but CostSensitiveCE" in result.stderr and "10 counts" in result.stderr
+
+
+def test_gpu_without_cuda() -> None:
+    assert not smoke.paddle.is_compiled_with_cuda()  # this machine's paddle is the CPU build
+    result = invoke(["--class-num", "5", "--device", "gpu"])
+    assert result.exit_code == 1
+    assert result.stdout == ""
+    assert result.stderr.count("\n") == 1
+    assert "--device gpu: this paddle" in result.stderr and "compiled without CUDA" in result.stderr
+    assert "pip install 'ppcls-csce[gpu]'" in result.stderr and "paddlepaddle-gpu" in result.stderr
+
+
+def test_failed_check_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A loss that disagrees with the reference must fail the run (here: the reference is moved 1%)."""
+    real = smoke.reference_loss
+    monkeypatch.setattr(smoke, "reference_loss", lambda *args, **kwargs: np.asarray(real(*args, **kwargs)) * 1.01)
+    result = invoke(["--class-num", "6", *SMALL])
+    assert result.exit_code == 1
+    assert result.stdout.startswith("smoke: FAIL")
+    assert "fail  reference loss:" in result.stdout and "outside it at step(s) [1, 2]" in result.stdout
+    assert "timing:  not measured" in result.stdout
+
+
+@pytest.mark.parametrize(
+    "args",
+    [[], ["--class-num", "5", "--config", "x.yaml"], ["--class-num", "5", "--delimiter", ","]],
+)
+def test_usage_errors(args: List[str]) -> None:
+    result = invoke(args)
+    assert result.exit_code == 2
+    assert "Traceback" not in result.stderr
+
+
+def test_device_left_as_found() -> None:
+    """smoke sets the device for its run only (it is process-wide in paddle)."""
+    before = smoke.paddle.device.get_device()
+    smoke.run(class_num=4, steps=1, batch_size=4, device="cpu")
+    assert smoke.paddle.device.get_device() == before
+
+
+def test_synthetic_counts_long_tailed() -> None:
+    counts = smoke.synthetic_counts(11)
+    assert counts[0] == 1000 and counts[-1] == 10 and counts == sorted(counts, reverse=True)
+    assert smoke.synthetic_counts(1) == [1000]
