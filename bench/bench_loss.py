@@ -1,9 +1,11 @@
 """CostSensitiveCE forward + backward against what a PaddleClas user runs otherwise, on the CPU.
 
 Hard labels against plain unweighted F.cross_entropy (the issue's target: at most 10% overhead at
-N = 4096, C = 1000); mixup probabilities against F.cross_entropy(soft_label=True); label smoothing
-against PaddleClas's CELoss(epsilon) computation. Candidates run interleaved, each timing is the
-median of the repeats, and the ratio is taken within this one run.
+N = 4096, C = 1000) and against Paddle's own F.cross_entropy(weight=w); mixup probabilities against
+F.cross_entropy(soft_label=True); label smoothing against PaddleClas's CELoss(epsilon) computation
+(log_softmax, very slow on paddle's CPU build). Candidates run interleaved, each timing is the median
+of the repeats, and the ratio is taken within this one run. The machine's other load shows in the
+small-N rows most (many tiny ops).
 
     python bench/bench_loss.py [--quick]
 """
@@ -44,8 +46,15 @@ def _cases(n: int) -> List[Tuple[str, Callable[[], paddle.Tensor], Callable[[], 
     soft = paddle.to_tensor(probs)
     cs_ce = CostSensitiveCE(_counts(NUM_CLASSES), gamma=1.0)
     cs_ce_smooth = CostSensitiveCE(_counts(NUM_CLASSES), gamma=1.0, epsilon=0.1)
+    weight = cs_ce.class_weight.astype("float32")
     return [
         ("hard labels", lambda: cs_ce(logits, hard)["CS_CELoss"], lambda: F.cross_entropy(logits, hard), logits),
+        (
+            "hard labels (weighted baseline)",
+            lambda: cs_ce(logits, hard)["CS_CELoss"],
+            lambda: F.cross_entropy(logits, hard, weight=weight),
+            logits,
+        ),
         (
             "mixup probabilities",
             lambda: cs_ce(logits, soft)["CS_CELoss"],
@@ -95,6 +104,7 @@ def measure(n: int, repeats: int, budget_s: float) -> List[Dict[str, object]]:
 
 _BASELINES = {
     "hard labels": "F.cross_entropy (unweighted)",
+    "hard labels (weighted baseline)": "F.cross_entropy(weight=w)",
     "mixup probabilities": "F.cross_entropy(soft_label=True)",
     "hard labels, epsilon 0.1": "CELoss(epsilon=0.1) computation",
 }

@@ -51,8 +51,8 @@ def reference_loss(
     num_classes = logits.shape[1]
     target = reference_targets(label, num_classes, epsilon)
     weights = reference_weights(num_class_list, gamma) if weighted else np.ones(num_classes)
-    per_sample = np.array([-np.dot(target[i], _log_softmax(logits)[i]) for i in range(len(target))])
-    sample_weight = np.array([np.dot(target[i], weights) for i in range(len(target))])
+    per_sample = -(target * _log_softmax(logits)).sum(axis=1)
+    sample_weight = target @ weights
     if reduction == "none":
         return sample_weight * per_sample
     total = np.sum(sample_weight * per_sample)

@@ -4,6 +4,7 @@ One safe PyYAML compose keeps the marks; the Python data is constructed from the
 Nothing in a config is ever executed: only SafeLoader is used.
 """
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
@@ -142,10 +143,36 @@ def alias_expansion(root: Optional[yaml.Node], limit: int = MAX_ALIAS_EXPANSION)
     return max(0, size(root) - len(memo))
 
 
+# libyaml composes nodes by recursion in C, where Python's recursion limit does not apply: a file nesting
+# [[[... 100,000 deep crashes the process. Such files go to the pure-Python loader (RecursionError, caught).
+_MAX_C_DEPTH = 200
+_FLOW_BRACKETS = re.compile(r"[\[\]{}]")
+
+
+def _nesting_bound(text: str) -> int:
+    """An upper bound on the document's nesting depth: flow brackets plus, per line, indentation and block
+    indicators (brackets or indicators inside strings and comments only raise it)."""
+    flow = deepest = 0
+    for bracket in _FLOW_BRACKETS.finditer(text):
+        flow += 1 if bracket.group() in "[{" else -1
+        deepest = max(deepest, flow)
+    block = max((2 * (len(line) - len(line.lstrip()) + 1) + line.count("-") + line.count("?") + line.count(":")
+                 for line in text.splitlines()), default=0)
+    return deepest + block
+
+
+def _loader_for(text: str) -> type:
+    if _SAFE_LOADER is yaml.SafeLoader:
+        return yaml.SafeLoader
+    if text.startswith("\ufeff"):  # libyaml drops a leading BOM before counting: its indexes would be one short
+        return yaml.SafeLoader
+    return yaml.SafeLoader if _nesting_bound(text) > _MAX_C_DEPTH else _SAFE_LOADER
+
+
 def parse_yaml(text: str, path: str = "<string>") -> YamlSource:
     """Compose and construct one document with the safe loader; refuse alias bombs before constructing."""
     try:
-        loader = _SAFE_LOADER(text)
+        loader = _loader_for(text)(text)
         try:
             root = loader.get_single_node()
             if root is not None and alias_expansion(root) > MAX_ALIAS_EXPANSION:

@@ -19,6 +19,8 @@ from hypothesis import strategies as st
 
 from ppcls_csce import ppconfig
 from ppcls_csce.cli import cli
+from ppcls_csce.errors import CsceError
+from ppcls_csce.gen import check_config
 from ppcls_csce.validate import Options, validate_file, validate_paths, validate_text
 from ppcls_csce.yamlsource import load_yaml
 
@@ -56,7 +58,17 @@ def _gen_counts(class_num: int) -> List[int]:
     return [1 + label % 3 for label in range(class_num)]
 
 
-@pytest.mark.parametrize("config", CONFIGS, ids=lambda p: str(p.relative_to(p.parents[1])))
+def _class_num(config: Path) -> object:
+    return ppconfig.class_num(load_yaml(config))[0]
+
+
+# Configs with more classes (8 of 91: 30,671 to 192,612) are left out of the gen round trip: PyYAML's pure-Python
+# loader needs 10 s and more for each parse of a num_class_list that long. test_a_huge_class_count covers the size.
+HUGE = 10_000
+ROUND_TRIP = [config for config in CONFIGS if not (isinstance(_class_num(config), int) and _class_num(config) > HUGE)]
+
+
+@pytest.mark.parametrize("config", ROUND_TRIP, ids=lambda p: str(p.relative_to(p.parents[1])))
 def test_gen_output_validates_clean(config: Path, tmp_path: Path) -> None:
     source = load_yaml(config)
     class_num, _ = ppconfig.class_num(source)
@@ -78,15 +90,28 @@ def test_gen_output_validates_clean(config: Path, tmp_path: Path) -> None:
     assert "[csce-stale-counts]" in stale.output and "class 0: " in stale.output and "--fix" in stale.output
 
 
-def test_most_real_configs_go_through_gen_and_validate(tmp_path: Path) -> None:
-    """Guards the test above against passing by refusing everything."""
+def test_most_real_configs_go_through_the_round_trip() -> None:
+    """Guards the test above against passing because gen refuses everything."""
     accepted = 0
-    for config in CONFIGS:
-        source = load_yaml(config)
-        names = {name for _, name, _ in ppconfig.loss_entries(source, "Train")}
-        dataset = ppconfig.train_dataset(source) or {}
-        accepted += "CELoss" in names and dataset.get("name") == "ImageNetDataset" and not ppconfig.relabels(source)
+    for config in ROUND_TRIP:
+        try:
+            check_config(load_yaml(config))
+        except CsceError:
+            continue
+        accepted += 1
     assert accepted >= 50
+
+
+def test_a_huge_class_count(tmp_path: Path) -> None:
+    counts = _gen_counts(HUGE * 2)
+    listing = write_list(tmp_path / "train_list.txt", counts)
+    config = tmp_path / "huge.yaml"
+    config.write_text(GOOD.read_text(encoding="utf-8").replace("class_num: 4", f"class_num: {len(counts)}").replace(
+        "[6, 3, 2, 1]", "[" + ", ".join(["7"] * len(counts)) + "]"), encoding="utf-8")
+    result = run("--fix", "--data-root", str(tmp_path), str(config))
+    assert (result.exit_code, result.output) == (1, f"Fixing {config}\n")
+    assert yaml.safe_load(config.read_text())["Loss"]["Eval"][0]["CostSensitiveCE"]["num_class_list"] == counts
+    assert run("--strict", "--data-root", str(tmp_path), str(config)).exit_code == 0
 
 
 # --- exit codes and output formats ------------------------------------------------------------------------------

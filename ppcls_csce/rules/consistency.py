@@ -29,18 +29,17 @@ def check_train_eval(context: Context) -> Iterator[Problem]:
         for name, default, rule in (("num_class_list", None, params.check_num_class_list),
                                     ("gamma", params.DEFAULT_GAMMA, params.check_gamma)):
             mine, theirs = entry.value(name, default), train.value(name, default)
-            if not (_valid(rule, mine) and _valid(rule, theirs)):
-                continue  # csce-params reports it
-            if mine != theirs:
-                shown = "counts" if name == "num_class_list" else f"{name} {mine!r}"
-                other = "" if name == "num_class_list" else f" {theirs!r}"
-                yield context.problem(
-                    TRAIN_EVAL.id, entry.keys + ((name,) if name in entry.values else ()),
-                    f"Loss.Eval {params.LOSS_NAME} {shown} differ{'s' if name != 'num_class_list' else ''} from "
-                    f"Loss.Train's{other} (line {context.line_of(train.keys + (name,))}): the eval loss would weigh "
-                    "classes differently from the trained one",
-                    severity=WARNING, at_key=name not in entry.values,
-                )
+            if mine == theirs or not (_valid(rule, mine) and _valid(rule, theirs)):
+                continue  # the same, or csce-params reports it
+            shown = "counts" if name == "num_class_list" else f"{name} {mine!r}"
+            other = "" if name == "num_class_list" else f" {theirs!r}"
+            yield context.problem(
+                TRAIN_EVAL.id, entry.keys + ((name,) if name in entry.values else ()),
+                f"Loss.Eval {params.LOSS_NAME} {shown} differ{'s' if name != 'num_class_list' else ''} from "
+                f"Loss.Train's{other} (line {context.line_of(train.keys + (name,))}): the eval loss would weigh "
+                "classes differently from the trained one",
+                severity=WARNING, at_key=name not in entry.values,
+            )
 
 
 def check_drw_in_eval(context: Context) -> Iterator[Problem]:

@@ -76,15 +76,17 @@ def expression_problem(text: str) -> Optional[str]:
 
 
 def _walk(value: Any, keys: Keys) -> Iterator[Tuple[Keys, dict]]:
-    """Every mapping in the document with its key path (aliases are followed; bombs were refused on load)."""
+    """Every mapping in the document with its key path (aliases are followed; bombs were refused on load).
+    Scalars are not visited: a num_class_list may hold 100,000 counts."""
     stack: List[Tuple[Keys, Any]] = [(keys, value)]
     while stack:
         path, current = stack.pop()
         if isinstance(current, dict):
             yield path, current
-            stack.extend((path + (key,), child) for key, child in reversed(list(current.items())))
-        elif isinstance(current, list):
-            stack.extend((path + (index,), child) for index, child in reversed(list(enumerate(current))))
+            children = current.items()
+        else:
+            children = enumerate(current)
+        stack.extend((path + (key,), child) for key, child in reversed(list(children)) if isinstance(child, (dict, list)))
 
 
 def _evaluated_model_name(path: Keys) -> bool:
