@@ -11,9 +11,7 @@ import click
 from . import __version__
 from .atomic import write_atomic
 from .errors import CsceError
-from .gen import generate as generate_block
 from .params import DEFAULT_GAMMA, ParamError, check_gamma
-from .weights import table_from_lists
 
 
 class CsceGroup(click.Group):
@@ -87,6 +85,8 @@ def gen(ctx: click.Context, train_lists: Tuple[str, ...], gamma: Optional[float]
         raise click.UsageError("--write and -o/--output exclude each other")
     if (write or drw_epoch is not None) and config is None:
         raise click.UsageError(f"{'--write' if write else '--drw-epoch'} needs --config")
+    from .gen import generate as generate_block  # imported here: gen builds the pydantic model (~0.2 s)
+
     result = generate_block(
         train_lists, gamma=gamma, delimiter=_delimiter(delimiter), class_num=class_num, config=config,
         drw_epoch=drw_epoch, world_size=world_size, clamp_empty=clamp_empty,
@@ -114,6 +114,7 @@ def stats(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optio
           output_format: str, plot_path: Optional[str], clamp_empty: bool) -> None:
     """Per-class counts, weights, imbalance ratio and shot groups of a train list (stats.py)."""
     from . import stats as stats_module
+    from .weights import table_from_lists
 
     table = table_from_lists(
         train_lists, _delimiter(delimiter) or " ", class_num,

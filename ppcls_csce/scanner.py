@@ -24,8 +24,8 @@ import stat
 import threading
 from collections import deque
 from dataclasses import dataclass, field
-from queue import SimpleQueue
 from pathlib import Path
+from queue import SimpleQueue
 from typing import TYPE_CHECKING, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .errors import CsceError
@@ -48,6 +48,8 @@ INT64_MAX = 2**63 - 1
 _BOM = codecs.BOM_UTF8
 # Longest all-digit label the fast path parses (10**18 - 1 < 2**63: no overflow possible).
 _MAX_DIGITS = 18
+# More than a page fault maps around itself (see _Source.release).
+_FAULT_AROUND = 4 << 20
 # Labels below this are counted with np.bincount; rarer huge labels with np.unique.
 _BINCOUNT_LIMIT = 1 << 16
 
@@ -194,14 +196,19 @@ def _fast_delimiter(delimiter: str) -> Optional[int]:
 _scratch = threading.local()
 
 
-def _mask(size: int) -> "np.ndarray":
-    """A per-thread boolean scratch array (saves allocating and page-faulting MBs per block)."""
+def _scratch_array(name: str, size: int, dtype: str) -> "np.ndarray":
+    """A per-thread scratch array, reused from block to block.
+
+    Fresh arrays of a few hundred KB each would be mmap-ed, page-faulted and unmapped by malloc
+    for every block: that churn cost more system time than the scan itself.
+    """
     import numpy as np
 
-    mask = getattr(_scratch, "mask", None)
-    if mask is None or len(mask) < size:
-        mask = _scratch.mask = np.empty(max(size, CHUNK_SIZE), dtype=bool)
-    return mask[:size]
+    array = getattr(_scratch, name, None)
+    if array is None or len(array) < size:
+        array = np.empty(max(size, CHUNK_SIZE if dtype == "bool" else 1 << 15), dtype=dtype)
+        setattr(_scratch, name, array)
+    return array[:size]
 
 
 def _fast_block(src: "_Source", lo: int, hi: int, delim: int, class_num: Optional[int]) -> Optional[_Block]:
@@ -227,7 +234,7 @@ def _fast_block(src: "_Source", lo: int, hi: int, delim: int, class_num: Optiona
             codecs.utf_8_decode(body, "strict", True)
         except UnicodeDecodeError:
             return None
-    mask = _mask(hi - lo)
+    mask = _scratch_array("mask", hi - lo, "bool")
     np.equal(body, 10, out=mask)
     newlines = np.flatnonzero(mask)
     newlines += lo
@@ -241,26 +248,30 @@ def _fast_block(src: "_Source", lo: int, hi: int, delim: int, class_num: Optiona
         return None  # the line starts with a space or a control byte (strip() would eat it)
     if n > 1 and (not ascii_only and int(first.max()) >= 128 or delim > 32 and bool((first == delim).any())):
         return None  # ... or with non-ASCII (maybe Unicode whitespace), or with the delimiter
-    pos = newlines - 1  # the last byte of each label
+    pos = newlines  # from here on: the byte of each line that the walk below is at
+    pos -= 1  # the last byte of each label
     if src.find(b"\r", lo, hi) >= 0:
-        has_cr = arr.take(pos) == 13
+        has_cr = arr.take(pos, mode="clip") == 13
         np.equal(body, 13, out=mask)
         if int(np.count_nonzero(mask)) != int(np.count_nonzero(has_cr)):
             return None  # a lone '\r' (a line end for PaddleClas) or a '\r' inside a line
         pos -= has_cr
     # Walk back from each label end over the digits: the first non-digit must be the delimiter.
-    # (mode="clip": only an all-digit first line of a file can step below 0, and it then keeps
-    # reading a digit until _MAX_DIGITS gives up, so clipping never makes a bad line look good.)
-    digit = arr.take(pos, mode="clip")
+    # (mode="clip": only a line at the very start of the data that is empty or all digits can
+    # step below 0; clipped, it reads its own first byte again: not '\r', and a digit until
+    # _MAX_DIGITS gives up. So clipping never makes a bad line look good.)
+    digit = arr.take(pos, mode="clip", out=_scratch_array("digit", n, "uint8"))
     digit -= 48  # bytes below '0' wrap round to >= 208
     if int(digit.max()) >= 10:
         return None  # an empty or non-numeric label
-    values = digit.astype(np.int64)
+    values = _scratch_array("values", n, "int64")
+    np.copyto(values, digit)
+    term = _scratch_array("term", n, "int64")
     delim_digit = (delim - 48) % 256  # the delimiter byte as `digit` holds it
     rows: "Optional[np.ndarray]" = None  # lines still inside their digits (None: all of them)
     for step in range(1, _MAX_DIGITS + 1):
         pos -= 1
-        digit = arr.take(pos, mode="clip")
+        digit = arr.take(pos, mode="clip", out=digit[:len(pos)])
         digit -= 48
         if int(digit.max()) >= 10:  # some lines reach the start of their label here
             if int(digit.min()) >= 10:  # ... all of them
@@ -273,10 +284,11 @@ def _fast_block(src: "_Source", lo: int, hi: int, delim: int, class_num: Optiona
             keep = np.flatnonzero(more)
             rows = keep if rows is None else rows[keep]
             pos, digit = pos[keep], digit[keep]
+        part = np.multiply(digit, np.int64(10**step), out=term[:len(digit)])
         if rows is None:
-            values += digit * np.int64(10**step)
+            values += part
         else:
-            values[rows] += digit * np.int64(10**step)
+            values[rows] += part
     else:
         return None  # more digits than an int64 surely holds: let the exact rule judge
     top = int(values.max())
@@ -320,9 +332,15 @@ class _Source:
         return self.data.rfind(sub, start, end)
 
     def release(self, lo: int, hi: int) -> None:
-        """Drop the pages of a finished block from memory (they stay in the page cache)."""
+        """Drop the pages of a finished block from memory (they stay in the page cache).
+
+        The margin before `lo`: a page fault maps cached pages around it too (fault-around, and
+        whole large folios of up to 2 MB on recent kernels), so reading a block maps the end of
+        the block before it again. Without the margin the peak RSS grew with the file's size.
+        """
         if self.mapped and hasattr(mmap, "MADV_DONTNEED"):
-            start = lo - lo % mmap.PAGESIZE
+            start = max(0, lo - _FAULT_AROUND)
+            start -= start % mmap.PAGESIZE
             if hi > start:
                 self.data.madvise(mmap.MADV_DONTNEED, start, hi - start)
 

@@ -14,7 +14,7 @@ from .errors import CsceError
 from .report import ERROR, WARNING, Problem
 from .rules import RULES, Context, Options
 from .rules.stale import STALE
-from .rules.yaml_file import TOP_LEVEL
+from .rules.yaml_file import FILE, TOP_LEVEL
 from .yamlsource import YamlLoadError, YamlSource, load_yaml, parse_yaml
 
 __all__ = ["FileResult", "Options", "check_source", "exit_code", "validate_file", "validate_paths", "validate_text"]
@@ -78,7 +78,11 @@ def validate_file(path: Union[str, Path], options: Options = Options(), fix: boo
         return FileResult(name, problems + [Problem(name, None, None, ERROR, STALE.id, f"cannot fix: {error}")])
     if new_text == source.text:
         return FileResult(name, problems)
-    write_atomic(name, new_text.encode("utf-8"))
+    try:
+        write_atomic(name, new_text.encode("utf-8"))
+    except OSError as error:  # e.g. a read-only folder: report it and go on with the other files
+        why = f"cannot write the fix: {error.strerror or error}"
+        return FileResult(name, problems + [Problem(name, None, None, ERROR, FILE.id, why)])
     return FileResult(name, validate_text(new_text, name, options), fixed=True)
 
 

@@ -253,6 +253,34 @@ def test_huge_labels_are_counted_exactly(tmp_path):
     assert scan_bytes(tmp_path, data).counts == {5: 1, 123456789: 2, 99999999999999999: 1}
 
 
+# Blocks that pass the bulk path's block-wide counts but hold a line PaddleClas reads differently:
+# one witness for each per-line check of the bulk path.
+BULK_PATH_WITNESSES = [
+    (b"a b 3\n", " "),  # two delimiters: PaddleClas's label is 'b'
+    (b"a -5\nb 12\n", " "),  # a sign before a short label, next to a longer one
+    (b"a x5\nb 12\n", " "),
+    (b"a -5\nb -6\n", " "),  # ... before every label of the block
+    (b"b\t4\n \t3\n", "\t"),  # strip() eats the space and the tab: no label left
+    (b" \t3\nb\t4\n", "\t"),  # ... on the block's first line
+    ("b\t4\n\u3000\t3\n".encode(), "\t"),  # ... and Unicode whitespace too
+    ("b\t4\n\x85\t3\n".encode(), "\t"),
+    (b"b,4\n,3\n", ","),  # an empty path
+    (b"x\ra 1\n", " "),  # a lone CR ends a line
+    (b"a\r 1\n", " "),
+]
+
+
+@pytest.mark.parametrize("data, delimiter", BULK_PATH_WITNESSES)
+def test_bulk_path_declines_what_paddleclas_reads_differently(tmp_path, data, delimiter):
+    source = scanner._Source(b"\n" + data)
+    assert scanner._fast_block(source, 1, len(data) + 1, ord(delimiter), None) is None
+    expected_counts, expected_bad = reference(data, delimiter)
+    assert expected_bad
+    result = scan_bytes(tmp_path, data, delimiter=delimiter)
+    assert result.counts == expected_counts
+    assert [p.line for p in result.problems] == expected_bad
+
+
 def test_fast_path_handles_plain_blocks(tmp_path, monkeypatch):
     """The bulk path must really take plain blocks (else the property tests only test the slow one)."""
     taken = []

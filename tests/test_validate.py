@@ -62,8 +62,9 @@ def _class_num(config: Path) -> object:
     return ppconfig.class_num(load_yaml(config))[0]
 
 
-# Configs with more classes (8 of 91: 30,671 to 192,612) are left out of the gen round trip: PyYAML's pure-Python
-# loader needs 10 s and more for each parse of a num_class_list that long. test_a_huge_class_count covers the size.
+# Configs with more classes (8 of 91: 30,671 to 192,612) are left out of this round trip to keep the suite short:
+# each needs several seconds per parse of a num_class_list that long, and the round trip parses it four times.
+# test_gen.py's test_real_config runs gen on all 91; test_a_huge_class_count covers validate at that size.
 HUGE = 10_000
 ROUND_TRIP = [config for config in CONFIGS if not (isinstance(_class_num(config), int) and _class_num(config) > HUGE)]
 
@@ -230,7 +231,7 @@ def test_empty_class_in_the_list_is_named_and_not_fixed(tmp_path: Path) -> None:
     before = config.read_bytes()
     result = run("--fix", "--data-root", str(tmp_path), str(config))
     assert result.exit_code == 1 and "Fixing" not in result.output
-    assert "class 2 has no images in the list, so the weights would be infinite" in result.output
+    assert "Class 2 has no images in the list, so the weights would be infinite" in result.output
     assert config.read_bytes() == before
 
 
@@ -283,6 +284,23 @@ def test_fix_reports_what_is_left_and_json_stays_parseable(tmp_path: Path) -> No
     assert [p["rule"] for p in json.loads(result.stdout)] == ["csce-params"]
 
 
+def test_fix_that_cannot_be_written_is_reported_and_the_next_file_still_checked(tmp_path: Path, monkeypatch) -> None:
+    config = copy_fixture("csce-stale-counts.bad.yaml", tmp_path)
+    other = tmp_path / "other.yaml"
+    shutil.copy(FIXTURES / "yaml-duplicate-key.bad.yaml", other)
+    before = config.read_bytes()
+
+    def read_only_disk(path, data: bytes) -> None:  # what write_atomic raises on a read-only file system
+        raise OSError(30, "Read-only file system", str(path))
+
+    monkeypatch.setattr("ppcls_csce.validate.write_atomic", read_only_disk)
+    result = run("--fix", "--data-root", str(tmp_path), str(config), str(other))
+    assert result.exit_code == 1 and "Fixing" not in result.output
+    assert f"{config}: error: cannot write the fix: Read-only file system [file]" in result.output
+    assert f"{other}:9:9: error: duplicate key" in result.output
+    assert config.read_bytes() == before
+
+
 def test_fix_without_anything_stale_changes_nothing(tmp_path: Path) -> None:
     config = copy_fixture("csce-params.bad.yaml", tmp_path)
     before = config.read_bytes()
@@ -305,6 +323,18 @@ def test_alias_bombs_are_refused(tmp_path: Path, levels: int) -> None:
     assert result.exit_code == 1
     assert result.output.startswith(f"{config}:1:1: error: ") and "[yaml-alias-bomb]" in result.output
     assert result.output.count("\n") == 1
+
+
+@pytest.mark.parametrize("text", ["a: " + "[" * 100_000 + "]" * 100_000, "a: " + "{a: " * 100_000 + "1" + "}" * 100_000,
+                                  "a:\n" + "- " * 100_000 + "x", "a:\n" + "".join(" " * i + "- \n" for i in range(1, 3000))],
+                         ids=["flow-sequences", "flow-mappings", "compact-block", "indented-block"])
+def test_deep_nesting_is_refused_without_crashing_the_process(tmp_path: Path, text: str) -> None:
+    """libyaml recurses in C: nesting this deep must never reach it (a segfault would not even be a traceback)."""
+    config = tmp_path / "deep.yaml"
+    config.write_text(text + "\n")
+    done = subprocess.run([sys.executable, "-m", "ppcls_csce", "validate", str(config)], capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    assert done.stdout.count("\n") == 1 and "[yaml-alias-bomb]" in done.stdout and "too deeply" in done.stdout
 
 
 def test_recursive_alias_is_refused() -> None:
@@ -399,12 +429,14 @@ def test_mutated_configs_never_crash(text: str) -> None:
 # --- the process --------------------------------------------------------------------------------------------------
 
 
-def test_validate_process_never_imports_paddle() -> None:
+def test_validate_process_never_imports_paddle_nor_pydantic_for_valid_parameters() -> None:
+    """paddle: never. pydantic (about 0.2 s to import and build the model): only to explain a bad parameter."""
     code = ("import sys\nfrom ppcls_csce.cli import main\ncode = main(sys.argv[1:])\n"
-            "print('PADDLE' if 'paddle' in sys.modules else 'NO-PADDLE', code)")
-    done = subprocess.run([sys.executable, "-c", code, "validate", "--data-root", str(FIXTURES), str(STALE), str(GOOD)],
-                          capture_output=True, text=True, cwd=REPO)
-    assert done.stdout.splitlines()[-1] == "NO-PADDLE 1", done.stdout + done.stderr
+            "print('paddle' in sys.modules, 'pydantic' in sys.modules, code)")
+    for config, wanted in ((STALE, "False False 1"), (FIXTURES / "csce-params.bad.yaml", "False True 1")):
+        done = subprocess.run([sys.executable, "-c", code, "validate", "--data-root", str(FIXTURES), str(config), str(GOOD)],
+                              capture_output=True, text=True, cwd=REPO)
+        assert done.stdout.splitlines()[-1] == wanted, done.stdout + done.stderr
 
 
 def test_console_script_and_python_dash_m() -> None:

@@ -1,9 +1,10 @@
 """The validate rules: one small module per rule family, every rule in the RULES registry below.
 
-Each rule has an id (printed as `[id]` after its message), a severity, a docstring saying what it catches
-and why, and a bad example with its fix (the README's rules table is made from them). Rules run in the
-order listed; validate sorts the problems by position. To add a rule: write `check_x(context)` yielding
-Problems in a module here, wrap it in a Rule, and append it to that module's RULES.
+Each rule has an id (printed as `[id]` after its message), a severity, a one-line summary and a docstring
+saying what it catches and why; the README's rules table has a row for each (with a bad example and its
+fix), and tests/fixtures/validate a bad and a good config. Rules run in the order listed; validate sorts
+the problems by position. To add a rule: write `check_x(context)` yielding Problems in a module here, wrap
+it in a Rule, append it to that module's RULES, and add its fixtures and README row (tests check both).
 """
 
 from typing import Dict, List

@@ -4,7 +4,7 @@ A Context holds one parsed file and the command's options, nothing else: validat
 between files, because pre-commit runs several validate processes in parallel on chunks of files.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 

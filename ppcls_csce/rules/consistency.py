@@ -19,7 +19,7 @@ def check_train_eval(context: Context) -> Iterator[Problem]:
     """The Loss.Eval CostSensitiveCE entry should have the same counts and gamma as the Loss.Train one:
     otherwise the evaluation loss weighs the classes differently from the loss being trained (a warning;
     an error with --strict). Reported at the Eval value that differs."""
-    entries = context.csce_entries()
+    entries = [entry for entry in context.csce_entries() if isinstance(entry.values, dict)]
     train = next((entry for entry in entries if entry.keys[:2] == ("Loss", "Train")), None)
     if train is None:
         return

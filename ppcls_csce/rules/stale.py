@@ -1,7 +1,6 @@
 """`num_class_list` against the train list it should have been counted from."""
 
 import shlex
-from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 import yaml
@@ -53,7 +52,7 @@ def _fix_commands(context: Context, lists: Sequence[str], given: bool) -> str:
     validate = " ".join(part for part in ("csce-config validate --fix", options, shlex.quote(context.path)) if part)
     gen = (f"csce-config gen {' '.join(f'--train-list {path}' for path in quoted)} "
            f"--config {shlex.quote(context.path)} --write")
-    return f"fix: {validate} (or {gen})"
+    return f"Fix: {validate} (or {gen})"
 
 
 def check_stale_counts(context: Context) -> Iterator[Problem]:
@@ -104,7 +103,7 @@ def check_stale_counts(context: Context) -> Iterator[Problem]:
             f"{expected[label] if label < total else 'none'} in the list" for label in differ[:SHOWN_CLASSES])
         more = f"; ... ({len(differ)} classes in all)" if len(differ) > SHOWN_CLASSES else ""
         if empty:
-            advice = (f"class{'es' if len(empty) > 1 else ''} {_classes(empty)} ha{'ve' if len(empty) > 1 else 's'} "
+            advice = (f"Class{'es' if len(empty) > 1 else ''} {_classes(empty)} ha{'ve' if len(empty) > 1 else 's'} "
                       "no images in the list, so the weights would be infinite: fix the list or the class count")
         else:
             advice = _fix_commands(context, lists, given)
@@ -115,7 +114,7 @@ def check_stale_counts(context: Context) -> Iterator[Problem]:
         yield context.problem(
             STALE.id, at,
             f"{entry.section} {params.LOSS_NAME} num_class_list is stale: {len(differ)} of {total} classes differ from "
-            f"{names} ({shown}{more}); {advice}",
+            f"{names}: {shown}{more}. {advice}",
         )
 
 

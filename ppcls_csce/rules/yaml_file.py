@@ -55,9 +55,11 @@ YAML_SYNTAX = Rule(
 )
 ALIAS_BOMB = Rule(
     "yaml-alias-bomb", ERROR,
-    "Aliases that expand to an enormous document (\"billion laughs\"), refused before expansion.",
-    doc="The node count with every alias expanded is measured in time linear in the file and refused above "
-        "100,000 nodes, so a hostile file costs neither time nor memory.",
+    "Aliases that expand to an enormous document (\"billion laughs\"), or nesting too deep to read; refused "
+    "before expansion.",
+    doc="What aliases add to the document when expanded is measured in time linear in the file and refused above "
+        "100,000 nodes, and a file nested deeper than the parser can follow is refused too, so a hostile file "
+        "costs neither time nor memory, and never crashes the process.",
 )
 DUPLICATE_KEY = Rule(
     "yaml-duplicate-key", ERROR,
