@@ -1,8 +1,6 @@
 """gen: the Loss block for a weight table, standalone from the template or edited into a PaddleClas config."""
 
-import importlib
 import string
-import threading
 from dataclasses import dataclass
 from importlib import resources
 from typing import List, Optional, Sequence, Tuple
@@ -16,25 +14,13 @@ from .weights import WeightTable, table_from_lists
 from .yamlsource import YamlLoadError, YamlSource, load_yaml, parse_yaml
 
 
-def _import_in_background(module: str) -> threading.Thread:
-    """Import pydantic's model on the other core while the scanner counts (it runs in numpy, outside the GIL).
-
-    pydantic takes about 0.2 s to import: a third of gen's time on a 10-million-line list.
-    """
-    thread = threading.Thread(target=importlib.import_module, args=(module,), name="import-schema", daemon=True)
-    thread.start()
-    return thread
-
-
 def template_text(name: str) -> str:
     return resources.files("ppcls_csce").joinpath("templates").joinpath(name).read_text(encoding="utf-8")
 
 
 def loss_block(table: WeightTable, sources: str) -> str:
     """The standalone `Loss:` document; the same input gives the same bytes."""
-    from .schema import CostSensitiveCEParams
-
-    CostSensitiveCEParams(weight=1.0, gamma=table.gamma, num_class_list=table.num_class_list)
+    require_valid({"weight": 1.0, "gamma": table.gamma, "num_class_list": table.num_class_list}, "the block")
     return string.Template(template_text("loss_block.yaml")).substitute(
         sources=sources,
         summary=table.summary(),
@@ -122,9 +108,7 @@ def edit_config(source: YamlSource, table: WeightTable, gamma_given: bool, drw: 
 
 
 def _check_result(source: YamlSource, new_text: str) -> None:
-    """The edit must give a config whose every CostSensitiveCE entry passes the schema."""
-    from .schema import check_entry
-
+    """The edit must give a config whose every CostSensitiveCE entry passes the rules."""
     try:
         edited = parse_yaml(new_text, source.path)
     except YamlLoadError as error:  # pragma: no cover - a bug in the edit, never the user's input
@@ -132,12 +116,16 @@ def _check_result(source: YamlSource, new_text: str) -> None:
     for section in ppconfig.LOSS_SECTIONS:
         for _, name, values in ppconfig.loss_entries(edited, section):
             if name == params.LOSS_NAME:
-                issues = check_entry(values)
-                if issues:
-                    raise CsceError(
-                        f"{source.path}: Loss.{section} {params.LOSS_NAME} would be invalid: "
-                        + "; ".join(issue.message for issue in issues)
-                    )
+                require_valid(values, f"{source.path}: Loss.{section} {params.LOSS_NAME}")
+
+
+def require_valid(values: object, what: str) -> None:
+    """Everything gen writes passes the parameter rules; pydantic is imported only to explain a failure."""
+    if isinstance(values, dict) and params.entry_is_valid(values):
+        return
+    from .schema import check_entry
+
+    raise CsceError(f"{what} would be invalid: " + "; ".join(issue.message for issue in check_entry(values)))
 
 
 def load_config(path: str) -> YamlSource:
@@ -160,7 +148,6 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
              world_size: int = 1, clamp_empty: bool = False) -> GenResult:
     """Count, weigh, and render: the standalone block, or the whole config with its Loss section edited."""
     notes: List[str] = []
-    schema_import = _import_in_background("ppcls_csce.schema")
     source = load_config(config) if config is not None else None
     if source is not None:
         check_config(source)
@@ -171,7 +158,6 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
         delimiter = delimiter if delimiter is not None else ppconfig.delimiter(source)
     gamma_value = params.check_gamma(gamma if gamma is not None else params.DEFAULT_GAMMA)
     table = table_from_lists(train_lists, delimiter or " ", class_num, gamma_value, clamp_empty)
-    schema_import.join()
     if table.clamped:
         notes.append(f"warning: classes {', '.join(map(str, table.clamped))} have no training images; counted as 1")
     sources = ", ".join(str(path) for path in train_lists)

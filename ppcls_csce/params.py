@@ -150,6 +150,28 @@ def check_drw(drw_start_epoch: object, iters_per_epoch: object) -> "tuple[int, i
     return int(drw_start_epoch), int(iters_per_epoch)
 
 
+def entry_is_valid(values: dict) -> bool:
+    """True only when an entry's mapping has the required keys, no unknown key, and every value passes its rule.
+
+    The quick yes that lets gen and validate skip pydantic (about 0.2 s to import) for a valid entry;
+    for an invalid one, schema.check_entry says what is wrong and where.
+    """
+    known = (COMBINING_WEIGHT,) + LOSS_PARAMS
+    if any(key not in known for key in values) or not {COMBINING_WEIGHT, "num_class_list"} <= set(values):
+        return False
+    optional = {"gamma": check_gamma, "epsilon": check_epsilon, "reduction": check_reduction}
+    try:
+        check_combining_weight(values[COMBINING_WEIGHT])
+        check_num_class_list(values["num_class_list"])
+        for name, rule in optional.items():
+            if name in values:
+                rule(values[name])
+        check_drw(values.get("drw_start_epoch"), values.get("iters_per_epoch"))
+    except ParamError:
+        return False
+    return True
+
+
 def class_weights(num_class_list: "list[int]", gamma: float) -> "list[float]":
     """w_c = (N_min / N_c) ** gamma: the rarest class gets 1.0, the others less; not normalised."""
     counts = check_num_class_list(num_class_list)

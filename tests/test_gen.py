@@ -306,3 +306,16 @@ def test_python_dash_m_runs_the_cli_and_gen_never_imports_paddle(long_tail_list)
     done = subprocess.run([sys.executable, "-c", code, str(long_tail_list)], capture_output=True, text=True, cwd=REPO)
     assert "NO-PADDLE 0" in done.stderr, done.stderr
     assert yaml.safe_load(done.stdout)["Loss"]["Train"][0]["CostSensitiveCE"]["num_class_list"] == COUNTS
+
+
+def test_an_existing_entry_with_a_bad_parameter_is_refused_with_the_reason(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_text(
+        "Arch:\n  name: R\n  class_num: 2\nLoss:\n  Train:\n    - CostSensitiveCE:\n        weight: 1.0\n"
+        "        gama: 0.5\n        num_class_list: [1, 1]\n"
+    )
+    before = config.read_text()
+    listing = write_list(tmp_path / "l.txt", [3, 1])
+    result = run("--train-list", str(listing), "--config", str(config), "--write")
+    assert result.exit_code == 1 and "unknown parameter 'gama'" in result.stderr
+    assert config.read_text() == before

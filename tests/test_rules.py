@@ -12,10 +12,10 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ppcls_csce import params
 from ppcls_csce.cli import cli
 from ppcls_csce.report import ERROR, WARNING
 from ppcls_csce.rules import BY_ID, RULES
-from ppcls_csce.rules.csce_params import passes_plain_rules
 from ppcls_csce.rules.eval_names import expression_problem, name_problem
 from ppcls_csce.schema import check_entry
 from ppcls_csce.validate import Options, validate_file
@@ -188,7 +188,7 @@ def _entries(draw) -> dict:
 @settings(max_examples=2000, deadline=None)
 @given(values=_entries())
 def test_plain_rules_fast_path_agrees_with_the_model(values: dict) -> None:
-    fast = passes_plain_rules(values)
+    fast = params.entry_is_valid(values)
     assert fast == (check_entry(values) == [])
 
 
@@ -202,7 +202,7 @@ def test_valid_entries_take_the_fast_path(counts, gamma, epsilon, drw) -> None:
         values["epsilon"] = epsilon
     if drw is not None:
         values["drw_start_epoch"], values["iters_per_epoch"] = drw
-    assert check_entry(values) == [] and passes_plain_rules(values)
+    assert check_entry(values) == [] and params.entry_is_valid(values)
 
 
 def test_a_clean_config_is_validated_without_importing_pydantic() -> None:

@@ -3,32 +3,14 @@ giving the located messages.
 
 Speed: importing pydantic and building the model costs about 0.2 s, half of a validate run. An entry that
 passes every plain rule of `params` gets nothing from the model, so the model is imported only for an entry
-that fails one (tests/test_rules.py checks that `passes_plain_rules` never accepts what the model refuses).
+that fails one (tests/test_rules.py checks that `params.entry_is_valid` never accepts what the model refuses).
 """
 
-from typing import Any, Dict, Iterator
+from typing import Iterator
 
 from .. import params
 from ..report import Problem
 from .base import ERROR, Context, Rule
-
-
-def passes_plain_rules(values: Dict[Any, Any]) -> bool:
-    """True only when the entry has the required keys, no unknown key, and every value passes its rule in params."""
-    known = (params.COMBINING_WEIGHT,) + params.LOSS_PARAMS
-    if any(key not in known for key in values) or not {params.COMBINING_WEIGHT, "num_class_list"} <= set(values):
-        return False
-    optional = {"gamma": params.check_gamma, "epsilon": params.check_epsilon, "reduction": params.check_reduction}
-    try:
-        params.check_combining_weight(values[params.COMBINING_WEIGHT])
-        params.check_num_class_list(values["num_class_list"])
-        for name, rule in optional.items():
-            if name in values:
-                rule(values[name])
-        params.check_drw(values.get("drw_start_epoch"), values.get("iters_per_epoch"))
-    except params.ParamError:
-        return False
-    return True
 
 
 def check_csce_params(context: Context) -> Iterator[Problem]:
@@ -38,7 +20,7 @@ def check_csce_params(context: Context) -> Iterator[Problem]:
     `epsilon` in (0, 1), `drw_start_epoch` and `iters_per_epoch` together; any other key is an error at the key,
     since PaddleClas passes it to the constructor, which fails at train time."""
     entries = [entry for entry in context.csce_entries()
-               if isinstance(entry.values, dict) and not passes_plain_rules(entry.values)]
+               if isinstance(entry.values, dict) and not params.entry_is_valid(entry.values)]
     if not entries:
         return  # all valid (a non-mapping entry is reported by loss-shape)
     from ..schema import check_entry  # pydantic: imported only when there is something to explain
