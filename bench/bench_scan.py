@@ -87,9 +87,15 @@ print(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, os.waitstatus_to_e
 """
 
 
+# The environment a user's shell gives the tools: Python writes bytecode caches by default, and a
+# PYTHONDONTWRITEBYTECODE=1 left by a sandbox or CI image would make every run recompile the package.
+USER_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
+
+
 def run_once(command: Sequence[str]) -> Run:
     """One whole process: wall time, CPU time and peak RSS from the kernel's accounting of that child."""
-    timer = subprocess.run([sys.executable, "-S", "-c", _TIMER, *command], capture_output=True, check=True)
+    timer = subprocess.run([sys.executable, "-S", "-c", _TIMER, *command], capture_output=True, check=True,
+                           env=USER_ENV)
     wall, cpu, rss_kib, code = timer.stdout.split()
     if int(code) != 0:
         raise RuntimeError(f"{' '.join(command)} failed ({int(code)}): "

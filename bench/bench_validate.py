@@ -43,7 +43,8 @@ class Run(NamedTuple):
 
 
 def run_once(command: Sequence[str], codes: Tuple[int, ...]) -> Run:
-    timer = subprocess.run([sys.executable, "-S", "-c", bench_scan._TIMER, *command], capture_output=True, check=True)
+    timer = subprocess.run([sys.executable, "-S", "-c", bench_scan._TIMER, *command], capture_output=True, check=True,
+                           env=bench_scan.USER_ENV)
     wall, cpu, rss_kib, code = timer.stdout.split()
     if int(code) not in codes:
         raise RuntimeError(f"{' '.join(command)} exited {int(code)}: {timer.stderr.decode(errors='replace')[-500:]}")

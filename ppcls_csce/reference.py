@@ -4,7 +4,7 @@ Written from the definition, not from loss.py: explicit one-hot targets, a log-s
 log-softmax, and the weighted mean as a ratio of sums. numpy only.
 """
 
-from typing import Optional, Sequence
+from typing import Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -34,6 +34,16 @@ def _log_softmax(logits: np.ndarray) -> np.ndarray:
     return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
 
 
+def _prepare(logits: np.ndarray, label: np.ndarray, num_class_list: Sequence[int], gamma: float,
+             epsilon: Optional[float], weighted: bool) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """float64 logits, [N, C] targets and the per-sample weights s_i = t_i . w."""
+    logits = np.asarray(logits, dtype=np.float64)
+    num_classes = logits.shape[1]
+    target = reference_targets(label, num_classes, epsilon)
+    weights = reference_weights(num_class_list, gamma) if weighted else np.ones(num_classes)
+    return logits, target, target @ weights
+
+
 def reference_loss(
     logits: np.ndarray,
     label: np.ndarray,
@@ -47,12 +57,8 @@ def reference_loss(
 
     reduction 'none' returns [N] whatever the label shape.
     """
-    logits = np.asarray(logits, dtype=np.float64)
-    num_classes = logits.shape[1]
-    target = reference_targets(label, num_classes, epsilon)
-    weights = reference_weights(num_class_list, gamma) if weighted else np.ones(num_classes)
+    logits, target, sample_weight = _prepare(logits, label, num_class_list, gamma, epsilon, weighted)
     per_sample = -(target * _log_softmax(logits)).sum(axis=1)
-    sample_weight = target @ weights
     if reduction == "none":
         return sample_weight * per_sample
     total = np.sum(sample_weight * per_sample)
@@ -70,12 +76,8 @@ def reference_grad(
     reduction: str = "mean",
 ) -> np.ndarray:
     """d loss / d logits, analytic: dCE_i/dx_i = (sum_c t_ic) * softmax(x_i) - t_i, scaled by s_i (/ sum s)."""
-    logits = np.asarray(logits, dtype=np.float64)
-    num_classes = logits.shape[1]
-    target = reference_targets(label, num_classes, epsilon)
-    weights = reference_weights(num_class_list, gamma)
+    logits, target, sample_weight = _prepare(logits, label, num_class_list, gamma, epsilon, weighted=True)
     probs = np.exp(_log_softmax(logits))
-    sample_weight = target @ weights
     grad = sample_weight[:, None] * (target.sum(axis=1, keepdims=True) * probs - target)
     if reduction == "mean":
         grad = grad / sample_weight.sum()
