@@ -30,6 +30,7 @@ from . import params, ppconfig
 from .errors import CsceError
 from .gen import load_config
 from .reference import reference_grad, reference_loss
+from .schema import check_entry
 from .weights import table_from_lists
 
 # Tolerances, by the logits' dtype. Loss: |loss - ref| <= RTOL * |ref| + ATOL elementwise (float64 reference
@@ -169,16 +170,6 @@ def _where(source: Any, keys: Tuple, at_key: bool = False) -> str:
     return f"{source.path}:{line}"
 
 
-def _param_loc(error: BaseException) -> Tuple:
-    """Where in the entry a parameter error lies: its own `loc`, else the parameter its message names first."""
-    loc = tuple(getattr(error, "loc", ()) or ())
-    if loc:
-        return loc
-    first = str(error).split(" ", 1)[0]
-    named = first if first in params.LOSS_PARAMS or first == params.COMBINING_WEIGHT else None
-    return (named,) if named else ()
-
-
 def build_from_config(path: str) -> BuiltLoss:
     """CombinedLoss's contract: each Loss.Train entry is `Name: {weight, **params}`; weight popped, Name(**params)."""
     source = load_config(path)
@@ -193,22 +184,13 @@ def build_from_config(path: str) -> BuiltLoss:
         if name != params.LOSS_NAME:
             notes.append(f"Loss.Train[{index}] {name}: skipped (smoke checks {params.LOSS_NAME} only)")
             continue
-        if not isinstance(values, dict) or params.COMBINING_WEIGHT not in values:
-            raise CsceError(f"{where}: {name} has no `{params.COMBINING_WEIGHT}` (PaddleClas pops it: KeyError at build time)")
-        kwargs = dict(values)
-        unknown = [key for key in kwargs if key != params.COMBINING_WEIGHT and key not in params.LOSS_PARAMS]
-        if unknown:
-            raise CsceError(
-                f"{_where(source, ('Loss', 'Train', index, name, unknown[0]), at_key=True)}: Loss.Train[{index}] {name}: "
-                f"unknown key {unknown[0]!r} (it takes {', '.join((params.COMBINING_WEIGHT,) + params.LOSS_PARAMS)}); "
-                "PaddleClas fails with TypeError when it builds the loss"
-            )
-        try:
-            params.check_combining_weight(kwargs.pop(params.COMBINING_WEIGHT))
-            layer = namespace[name](**kwargs)
-        except (ValueError, TypeError) as error:  # ParamError (what PaddleClas would hit at build time)
-            raise CsceError(f"{_where(source, ('Loss', 'Train', index, name) + _param_loc(error))}: "
-                            f"Loss.Train[{index}] {name}: {error}") from None
+        if not isinstance(values, dict) or not params.entry_is_valid(values):
+            # the same rules and located messages as validate (PaddleClas itself would fail at build time)
+            issue = check_entry(values)[0]
+            at = _where(source, ("Loss", "Train", index, name) + tuple(issue.loc), at_key=issue.at_key)
+            raise CsceError(f"{at}: Loss.Train[{index}] {name}: {issue.message}")
+        kwargs = {key: value for key, value in values.items() if key != params.COMBINING_WEIGHT}  # popped, as PaddleClas does
+        layer = namespace[name](**kwargs)
         if built is not None:
             notes.append(f"Loss.Train[{index}] {name}: built, not run (smoke runs the first {name})")
             continue

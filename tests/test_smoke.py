@@ -126,7 +126,7 @@ def test_config_without_cs_ce(tmp_path: Path) -> None:
     ("old", "new", "line", "message"),
     [
         ("gamma: 1.0", "gamma: -1.0", "gamma", "gamma must be a finite number >= 0"),
-        ("gamma: 1.0", "gamma: 1.0\n        gama: 0.5", "gama", "unknown key 'gama'"),
+        ("gamma: 1.0", "gamma: 1.0\n        gama: 0.5", "gama", "unknown parameter 'gama'"),
         ("weight: 1.0", "weight: 0", "weight", "weight must be a finite number > 0"),
         ("num_class_list: [500", "num_class_list: [0", "num_class_list", "num_class_list[0] is 0"),
     ],
