@@ -45,6 +45,8 @@ _TRAIN_LIST = click.option(
 _DELIMITER = click.option(
     "--delimiter", default=None, help="Field delimiter of the list (default: the config's, else one space). Use '\\t' for a tab.",
 )
+
+
 def _gamma(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> Optional[float]:
     try:
         return None if value is None else check_gamma(value)
@@ -76,8 +78,7 @@ def _delimiter(value: Optional[str]) -> Optional[str]:
 @click.option("--drw-epoch", type=click.IntRange(min=1), default=None, help="Deferred re-weighting: plain CE before this epoch (from 1), CS_CE from it on. Needs --config.")
 @click.option("--world-size", type=click.IntRange(min=1), default=1, show_default=True, help="Number of training cards, for iters_per_epoch.")
 @_CLAMP
-@click.pass_context
-def gen(ctx: click.Context, train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optional[str],
+def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optional[str],
         class_num: Optional[int], config: Optional[str], write: bool, output: Optional[str],
         drw_epoch: Optional[int], world_size: int, clamp_empty: bool) -> None:
     """Count the classes of a train list and write the CostSensitiveCE Loss block (gen.py)."""
@@ -85,7 +86,7 @@ def gen(ctx: click.Context, train_lists: Tuple[str, ...], gamma: Optional[float]
         raise click.UsageError("--write and -o/--output exclude each other")
     if (write or drw_epoch is not None) and config is None:
         raise click.UsageError(f"{'--write' if write else '--drw-epoch'} needs --config")
-    from .gen import generate as generate_block  # imported here: gen builds the pydantic model (~0.2 s)
+    from .gen import generate as generate_block  # imported per command: each pays only for what it uses
 
     result = generate_block(
         train_lists, gamma=gamma, delimiter=_delimiter(delimiter), class_num=class_num, config=config,
