@@ -180,7 +180,6 @@ def build_from_config(path: str) -> BuiltLoss:
     notes: List[str] = []
     built: Optional[BuiltLoss] = None
     for index, name, values in ppconfig.loss_entries(source, "Train"):
-        where = _where(source, ("Loss", "Train", index, name))
         if name != params.LOSS_NAME:
             notes.append(f"Loss.Train[{index}] {name}: skipped (smoke checks {params.LOSS_NAME} only)")
             continue

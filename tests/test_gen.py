@@ -12,9 +12,8 @@ import yaml
 from click.testing import CliRunner
 
 from ppcls_csce.cli import cli
-from ppcls_csce.yamlsource import load_yaml
 
-from conftest import EXAMPLES, REPO, list_lines, real_configs, write_list
+from conftest import EXAMPLES, REPO, real_configs, write_list
 
 COUNTS = [500, 300, 180, 108, 65, 39, 23, 14, 8, 5]
 

@@ -105,7 +105,7 @@ def test_most_real_configs_go_through_the_round_trip() -> None:
 
 def test_a_huge_class_count(tmp_path: Path) -> None:
     counts = _gen_counts(HUGE * 2)
-    listing = write_list(tmp_path / "train_list.txt", counts)
+    write_list(tmp_path / "train_list.txt", counts)  # the config's cls_label_path, under --data-root
     config = tmp_path / "huge.yaml"
     config.write_text(GOOD.read_text(encoding="utf-8").replace("class_num: 4", f"class_num: {len(counts)}").replace(
         "[6, 3, 2, 1]", "[" + ", ".join(["7"] * len(counts)) + "]"), encoding="utf-8")
