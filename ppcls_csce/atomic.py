@@ -1,5 +1,6 @@
 """Atomic file writes: a failed or interrupted run leaves the old file whole."""
 
+import io
 import os
 import tempfile
 from pathlib import Path
@@ -27,6 +28,13 @@ def write_atomic(path: Union[str, "os.PathLike[str]"], data: bytes) -> None:
         except FileNotFoundError:
             pass
         raise
+
+
+def write_png(figure: object, path: Union[str, "os.PathLike[str]"], dpi: int = 110) -> None:
+    """A matplotlib figure as a PNG file, written atomically like every other file the tool writes."""
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=dpi)  # type: ignore[attr-defined]
+    write_atomic(path, buffer.getvalue())
 
 
 def _umask() -> int:

@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 from typing import Dict, Union
 
-from .atomic import write_atomic
+from .atomic import write_png
 from .errors import CsceError
 from .weights import FEW_SHOT_BELOW, MANY_SHOT_ABOVE, WeightTable
 
@@ -71,7 +71,5 @@ def plot(table: WeightTable, path: Union[str, Path]) -> None:
     if len(counts) <= 40:
         count_axis.set_xticks(range(len(counts)), [str(label) for label in order])
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
+    write_png(figure, path)
     plt.close(figure)
-    write_atomic(path, buffer.getvalue())

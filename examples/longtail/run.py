@@ -21,7 +21,6 @@ Tiny run:  python examples/longtail/run.py --seeds 1 --epochs 3 --ratios 10 --ou
 
 import argparse
 import importlib.util
-import io
 import json
 import math
 import os
@@ -36,7 +35,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import yaml
 
-from ppcls_csce.atomic import write_atomic
+from ppcls_csce.atomic import write_atomic, write_png
 from ppcls_csce.params import LOSS_NAME, COMBINING_WEIGHT
 
 HERE = Path(__file__).resolve().parent
@@ -341,10 +340,8 @@ def plot(settings: Settings, runs: Dict, counts: Dict[int, List[int]], path: Pat
         axis.grid(True, which="both", alpha=0.3)
     axes[0][0].legend(loc="lower right", fontsize=8)
     figure.tight_layout()
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
+    write_png(figure, path)
     plt.close(figure)
-    write_atomic(path, buffer.getvalue())
 
 
 # ---------------------------------------------------------------- main
