@@ -20,7 +20,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Sequence
+from typing import Dict, List, NamedTuple, Optional, Sequence, Tuple
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import make_list  # noqa: E402  (bench/make_list.py, next to this file)
@@ -92,23 +92,30 @@ print(wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss, os.waitstatus_to_e
 USER_ENV = {key: value for key, value in os.environ.items() if key != "PYTHONDONTWRITEBYTECODE"}
 
 
-def run_once(command: Sequence[str]) -> Run:
-    """One whole process: wall time, CPU time and peak RSS from the kernel's accounting of that child."""
+def run_once(command: Sequence[str], codes: Tuple[int, ...] = (0,)) -> Run:
+    """One whole process: wall time, CPU time and peak RSS from the kernel's accounting of that child.
+
+    `codes`: the exit codes the command is expected to end with (a run measuring a failure expects 1).
+    """
     timer = subprocess.run([sys.executable, "-S", "-c", _TIMER, *command], capture_output=True, check=True,
                            env=USER_ENV)
     wall, cpu, rss_kib, code = timer.stdout.split()
-    if int(code) != 0:
-        raise RuntimeError(f"{' '.join(command)} failed ({int(code)}): "
+    if int(code) not in codes:
+        raise RuntimeError(f"{' '.join(command)} exited {int(code)}: "
                            f"{timer.stderr.decode(errors='replace')[-500:]}")
     return Run(float(wall), float(cpu), int(rss_kib) / 1024)  # ru_maxrss is in KiB on Linux
 
 
-def measure(commands: Dict[str, List[str]], rounds: int) -> Dict[str, Run]:
-    """Medians over `rounds` interleaved rounds, after one warm-up round (page cache, imports)."""
+def measure(commands: Dict[str, List[str]], rounds: int,
+            codes: Optional[Dict[str, Tuple[int, ...]]] = None) -> Dict[str, Run]:
+    """Medians over `rounds` interleaved rounds, after one warm-up round (page cache, imports).
+
+    `codes`: expected exit codes per command name, where not 0.
+    """
     samples: Dict[str, List[Run]] = {name: [] for name in commands}
     for round_number in range(rounds + 1):
         for name, command in commands.items():
-            run = run_once(command)
+            run = run_once(command, (codes or {}).get(name, (0,)))
             if round_number:
                 samples[name].append(run)
     return {

@@ -14,16 +14,15 @@ one typical config at most 0.3 s wall.
 
 import argparse
 import os
-import statistics
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from typing import Dict, List, NamedTuple, Sequence, Tuple
+from typing import Tuple
 
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH))
-import bench_scan  # noqa: E402  (its fork-and-exec timer, so a child never inherits this process's peak RSS)
+import bench_scan  # noqa: E402  (its fork-and-exec timer and interleaved medians: one measuring method for all)
 import make_list  # noqa: E402
 
 REPO = BENCH.parent
@@ -34,32 +33,6 @@ DATA_DIR = Path(tempfile.gettempdir()) / "ppcls-csce-bench"
 LT_LINES, LT_CLASSES, LT_IMBALANCE = 115_846, 1000, 256.0  # ImageNet-LT's train list: 1280 down to 5 images
 TARGET_S = 0.3
 SAFE_LOAD = "import sys, yaml\nfor name in sys.argv[1:]:\n    with open(name, encoding='utf-8') as f:\n        yaml.safe_load(f)"
-
-
-class Run(NamedTuple):
-    wall: float  # seconds
-    cpu: float  # user + system seconds: less sensitive than wall to other jobs on a shared machine
-    rss_mb: float
-
-
-def run_once(command: Sequence[str], codes: Tuple[int, ...]) -> Run:
-    timer = subprocess.run([sys.executable, "-S", "-c", bench_scan._TIMER, *command], capture_output=True, check=True,
-                           env=bench_scan.USER_ENV)
-    wall, cpu, rss_kib, code = timer.stdout.split()
-    if int(code) not in codes:
-        raise RuntimeError(f"{' '.join(command)} exited {int(code)}: {timer.stderr.decode(errors='replace')[-500:]}")
-    return Run(float(wall), float(cpu), int(rss_kib) / 1024)
-
-
-def measure(commands: Dict[str, Tuple[List[str], Tuple[int, ...]]], rounds: int) -> Dict[str, Run]:
-    samples: Dict[str, List[Run]] = {name: [] for name in commands}
-    for round_number in range(rounds + 1):  # round 0 warms the page cache and the import caches
-        for name, (command, codes) in commands.items():
-            run = run_once(command, codes)
-            if round_number:
-                samples[name].append(run)
-    return {name: Run(*(statistics.median(getattr(run, field) for run in runs) for field in Run._fields))
-            for name, runs in samples.items()}
 
 
 def prepare() -> Tuple[Path, Path]:
@@ -79,17 +52,17 @@ def report(quick: bool = False) -> str:
     config, listing = prepare()
     everything = [str(path) for path in sorted(CONFIGS.rglob("*.yaml"))]
     python, validate = [sys.executable], [sys.executable, "-m", "ppcls_csce", "validate"]
+    wrong = "`csce-config validate`, wrong parameters (pydantic explains)"
     commands = {
-        "`python -c pass` (interpreter start-up)": (python + ["-c", "pass"], (0,)),
-        "`yaml.safe_load`, typical config": (python + ["-c", SAFE_LOAD, str(config)], (0,)),
-        "`csce-config validate`, typical config": (validate + [str(config)], (0,)),
-        "`csce-config validate --train-list` (115,846 lines)": (validate + ["--train-list", str(listing), str(config)],
-                                                                (0,)),
-        "`csce-config validate`, wrong parameters (pydantic explains)": (validate + [str(BAD_PARAMS)], (1,)),
-        f"`yaml.safe_load`, all {len(everything)} real configs": (python + ["-c", SAFE_LOAD, *everything], (0,)),
-        f"`csce-config validate`, all {len(everything)} real configs": (validate + everything, (0,)),
+        "`python -c pass` (interpreter start-up)": python + ["-c", "pass"],
+        "`yaml.safe_load`, typical config": python + ["-c", SAFE_LOAD, str(config)],
+        "`csce-config validate`, typical config": validate + [str(config)],
+        "`csce-config validate --train-list` (115,846 lines)": validate + ["--train-list", str(listing), str(config)],
+        wrong: validate + [str(BAD_PARAMS)],
+        f"`yaml.safe_load`, all {len(everything)} real configs": python + ["-c", SAFE_LOAD, *everything],
+        f"`csce-config validate`, all {len(everything)} real configs": validate + everything,
     }
-    results = measure(commands, rounds)
+    results = bench_scan.measure(commands, rounds, codes={wrong: (1,)})
     one = results["`yaml.safe_load`, typical config"].wall
     many = results[f"`yaml.safe_load`, all {len(everything)} real configs"].wall
     lines = [
