@@ -29,8 +29,20 @@ class CsceGroup(click.Group):
             ctx.exit(1)
 
 
+def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    """The version, and which list scanner this install has (a support question worth one line)."""
+    if not value or ctx.resilient_parsing:
+        return
+    from .scanner import COMPILED
+
+    scanner = "compiled" if COMPILED else "pure Python: no C compiler at install time, about 10x slower"
+    click.echo(f"csce-config {__version__} (list scanner: {scanner})")
+    ctx.exit()
+
+
 @click.group(cls=CsceGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="csce-config")
+@click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
+              help="Show the version and which list scanner is installed, then exit.")
 def cli() -> None:
     """Cost-sensitive cross-entropy (CS_CE) for PaddleClas: counts, configs, checks and the loss."""
 

@@ -9,35 +9,42 @@ with the number of classes, never with the number of lines.
 
 Speed: a per-line Python loop manages a few million lines a second, far too slow for ImageNet-size
 lists. So the file is memory-mapped and cut into blocks of whole lines; each block first goes
-through a vectorised numpy pass that recognises "plain" lines (`path<d>digits` ending in '\\n' or
-'\\r\\n', one single-byte delimiter, a first byte `strip()` cannot remove) and counts them in
-bulk; for plain lines that provably gives what `strip().split()` + `int()` gives. A block holding
-any other line (or a label >= class_num, or text that is not UTF-8) is re-read with the exact
-per-line rule instead, so both paths agree on every input (the tests check this with Hypothesis).
-Two worker threads share the blocks: numpy releases the GIL in its loops.
+through a small compiled pass (`_plainscan.c`) that recognises "plain" lines (`path<d>digits`
+ending in '\\n' or '\\r\\n', one single-byte delimiter, a first character `strip()` keeps) and
+counts them; for plain lines that provably gives what `strip().split()` + `int()` gives. A block
+holding any other line (or a label >= class_num, or text that is not UTF-8) is re-read with the
+exact per-line rule instead, so both paths agree on every input (the tests check this with
+Hypothesis). Two worker threads share the blocks: the compiled pass runs without the GIL. Where
+the extension could not be built (no C compiler at install time), every block takes the exact
+rule: the same counts, about ten times slower.
 """
 
-import codecs
 import mmap
 import os
 import stat
 import threading
+from array import array
 from collections import deque
 from dataclasses import dataclass, field
+from itertools import compress
 from pathlib import Path
 from queue import SimpleQueue
-from typing import TYPE_CHECKING, Deque, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Deque, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .errors import CsceError
 from .report import ERROR, Problem
 
-if TYPE_CHECKING:  # numpy is imported lazily: `import ppcls_csce.scanner` stays cheap
-    import numpy as np
+try:
+    from . import _plainscan
+except ImportError:  # built without a C compiler: the exact rule reads every block
+    _plainscan = None  # type: ignore[assignment]
 
-# Bytes per block: 1 MB keeps a block and its scratch arrays in the CPU caches (measured faster than
-# 256 KB or 4 MB). A module constant so the tests can make it tiny and cross block edges often.
+COMPILED = _plainscan is not None
+
+# Bytes per block: 1 MB fits a core's L2 cache, so the undo walk of a declined block and the exact
+# re-read find it there. A module constant so the tests can make it tiny and cross block edges often.
 CHUNK_SIZE = 1 << 20
-# Worker threads for the vectorised pass, and blocks in flight (bounds the memory to a few blocks).
+# Worker threads for the compiled pass, and blocks in flight (bounds the memory to a few blocks).
 WORKERS = 2
 MAX_IN_FLIGHT = 4
 # Problems shown by `raise_on_problems`.
@@ -45,13 +52,12 @@ SHOWN_PROBLEMS = 10
 
 RULE = "list-line"
 INT64_MAX = 2**63 - 1
-_BOM = codecs.BOM_UTF8
-# Longest all-digit label the fast path parses (10**18 - 1 < 2**63: no overflow possible).
-_MAX_DIGITS = 18
+_BOM = b"\xef\xbb\xbf"
 # More than a page fault maps around itself (see _Source.release).
 _FAULT_AROUND = 4 << 20
-# Labels below this are counted with np.bincount; rarer huge labels with np.unique.
-_BINCOUNT_LIMIT = 1 << 16
+# Labels below this are tallied by the fast path (8 bytes each, per worker thread); larger ones
+# (more than a million classes) by the exact rule.
+DENSE_LIMIT = 1 << 20
 
 PathLike = Union[str, Path]
 
@@ -142,8 +148,7 @@ class _Block:
     """What one block of whole lines gave; line numbers in `problems` count from 1 inside the block."""
 
     lines: int
-    dense: "Optional[np.ndarray]" = None  # counts by label (fast path)
-    sparse: Optional[Dict[int, int]] = None  # label -> count (exact path, or huge labels)
+    sparse: Optional[Dict[int, int]] = None  # label -> count (exact path; the fast path tallies by thread)
     samples: int = 0
     problems: List[Tuple[int, str]] = field(default_factory=list)
     problem_total: int = 0
@@ -184,7 +189,7 @@ def _exact_block(data: bytes, delimiter: str, class_num: Optional[int], keep: Op
     return block
 
 
-# --- the vectorised pass for plain lines --------------------------------------------------------
+# --- the compiled pass for plain lines ---------------------------------------------------------
 
 def _fast_delimiter(delimiter: str) -> Optional[int]:
     """The delimiter's byte when the fast path can use it: one ASCII char, not a digit or line end."""
@@ -193,137 +198,55 @@ def _fast_delimiter(delimiter: str) -> Optional[int]:
     return None
 
 
-_scratch = threading.local()
+def _tally_limit(class_num: Optional[int]) -> int:
+    """How far a thread's label tally may grow: labels past it go to the exact rule."""
+    return min(class_num, DENSE_LIMIT) if class_num is not None else DENSE_LIMIT
 
 
-def _scratch_array(name: str, size: int, dtype: str) -> "np.ndarray":
-    """A per-thread scratch array, reused from block to block.
+def _tally_size(class_num: Optional[int]) -> int:
+    """A first size for a thread's label tally: the class count if known, else small (it grows)."""
+    return _tally_limit(class_num) if class_num is not None else 1 << 12
 
-    Fresh arrays of a few hundred KB each would be mmap-ed, page-faulted and unmapped by malloc
-    for every block: that churn cost more system time than the scan itself.
+
+def _fast_block(src: "_Source", lo: int, hi: int, delim: int, class_num: Optional[int],
+                tally: "array[int]") -> Optional[_Block]:
+    """Add src[lo:hi] (whole lines) into `tally` (counts by label) if every line is plain, else None.
+
+    `_plainscan.count_plain` says which lines are plain (see its C file); it runs without the GIL,
+    so the worker threads scan in parallel. A label past the tally grows it (up to DENSE_LIMIT, or
+    the class count); anything else it declines, or a label beyond that, goes to the exact rule.
     """
-    import numpy as np
-
-    array = getattr(_scratch, name, None)
-    if array is None or len(array) < size:
-        array = np.empty(max(size, CHUNK_SIZE if dtype == "bool" else 1 << 15), dtype=dtype)
-        setattr(_scratch, name, array)
-    return array[:size]
-
-
-def _fast_block(src: "_Source", lo: int, hi: int, delim: int, class_num: Optional[int]) -> Optional[_Block]:
-    """Count src[lo:hi] (whole lines, ending with b'\\n') in bulk, or None if any line is not plain.
-
-    A line is plain when: it ends with '\\n' or '\\r\\n' and has no other '\\r'; its first byte is
-    printable ASCII other than the delimiter (so `strip()` leaves the start alone and the path is not
-    empty); it holds the delimiter exactly once; after it come 1.._MAX_DIGITS ASCII digits and the
-    line end (so `strip()` leaves the end alone). For such a line `strip().split(d)` is
-    [path, digits], and `int(digits)` is the digits' value: no sign, space or underscore, no
-    overflow, never negative. The block must also be valid UTF-8 (ASCII bytes never occur inside a
-    multi-byte character, so these byte positions are character positions too).
-    """
-    import numpy as np
-
-    arr = src.array
-    body = arr[lo:hi]
-    if hi <= lo or body[-1] != 10:
+    if _plainscan is None:
         return None
-    ascii_only = int(body.max()) < 128
-    if not ascii_only:
-        try:
-            codecs.utf_8_decode(body, "strict", True)
-        except UnicodeDecodeError:
+    limit = _tally_limit(class_num)
+    while True:
+        lines, needed = _plainscan.count_plain(src.data, lo, hi, delim, tally)
+        if lines >= 0:
+            return _Block(lines=lines, samples=lines)
+        if not 0 < needed <= limit:
             return None
-    mask = _scratch_array("mask", hi - lo, "bool")
-    np.equal(body, 10, out=mask)
-    newlines = np.flatnonzero(mask)
-    newlines += lo
-    n = len(newlines)
-    np.equal(body, delim, out=mask)
-    if int(np.count_nonzero(mask)) != n:
-        return None  # some line has no delimiter, or more than one
-    # First bytes: arr[lo], then the byte after each line end but the last.
-    first = arr[1:].take(newlines[:-1])
-    if not 32 < int(arr[lo]) < 128 or arr[lo] == delim or (n > 1 and int(first.min()) <= 32):
-        return None  # the line starts with a space or a control byte (strip() would eat it)
-    if n > 1 and (not ascii_only and int(first.max()) >= 128 or delim > 32 and bool((first == delim).any())):
-        return None  # ... or with non-ASCII (maybe Unicode whitespace), or with the delimiter
-    pos = newlines  # from here on: the byte of each line that the walk below is at
-    pos -= 1  # the last byte of each label
-    if src.find(b"\r", lo, hi) >= 0:
-        has_cr = arr.take(pos, mode="clip") == 13
-        np.equal(body, 13, out=mask)
-        if int(np.count_nonzero(mask)) != int(np.count_nonzero(has_cr)):
-            return None  # a lone '\r' (a line end for PaddleClas) or a '\r' inside a line
-        pos -= has_cr
-    # Walk back from each label end over the digits: the first non-digit must be the delimiter.
-    # (mode="clip": only a line at the very start of the data that is empty or all digits can
-    # step below 0; clipped, it reads its own first byte again: not '\r', and a digit until
-    # _MAX_DIGITS gives up. So clipping never makes a bad line look good.)
-    digit = arr.take(pos, mode="clip", out=_scratch_array("digit", n, "uint8"))
-    digit -= 48  # bytes below '0' wrap round to >= 208
-    if int(digit.max()) >= 10:
-        return None  # an empty or non-numeric label
-    values = _scratch_array("values", n, "int64")
-    np.copyto(values, digit)
-    term = _scratch_array("term", n, "int64")
-    delim_digit = (delim - 48) % 256  # the delimiter byte as `digit` holds it
-    rows: "Optional[np.ndarray]" = None  # lines still inside their digits (None: all of them)
-    for step in range(1, _MAX_DIGITS + 1):
-        pos -= 1
-        digit = arr.take(pos, mode="clip", out=digit[:len(pos)])
-        digit -= 48
-        if int(digit.max()) >= 10:  # some lines reach the start of their label here
-            if int(digit.min()) >= 10:  # ... all of them
-                if bool((digit != delim_digit).any()):
-                    return None  # a sign, space, underscore, letter... right before the digits
-                break
-            more = digit < 10
-            if bool((digit[~more] != delim_digit).any()):
-                return None
-            keep = np.flatnonzero(more)
-            rows = keep if rows is None else rows[keep]
-            pos, digit = pos[keep], digit[keep]
-        part = np.multiply(digit, np.int64(10**step), out=term[:len(digit)])
-        if rows is None:
-            values += part
-        else:
-            values[rows] += part
-    else:
-        return None  # more digits than an int64 surely holds: let the exact rule judge
-    top = int(values.max())
-    if class_num is not None and top >= class_num:
-        return None  # the exact rule names the lines
-    block = _Block(lines=n, samples=n)
-    if top < _BINCOUNT_LIMIT:
-        block.dense = np.bincount(values)
-    else:
-        labels, counts = np.unique(values, return_counts=True)
-        block.sparse = dict(zip(labels.tolist(), counts.tolist()))
-    return block
+        size = min(max(needed, 2 * len(tally)), limit)
+        tally.frombytes(bytes(8 * (size - len(tally))))  # zeros; then the block again
 
 
 def _block(src: "_Source", lo: int, hi: int, delimiter: str, delim: Optional[int],
-           class_num: Optional[int], keep: Optional[int]) -> _Block:
+           class_num: Optional[int], keep: Optional[int], tally: "array[int]") -> _Block:
     """One block of whole lines: the fast path when it applies, else the exact rule."""
     if delim is not None:
-        result = _fast_block(src, lo, hi, delim, class_num)
+        result = _fast_block(src, lo, hi, delim, class_num, tally)
         if result is not None:
             return result
-    return _exact_block(src.array[lo:hi].tobytes(), delimiter, class_num, keep)
+    return _exact_block(bytes(src.data[lo:hi]), delimiter, class_num, keep)
 
 
 # --- reading files in blocks of whole lines -------------------------------------------------------
 
 class _Source:
-    """Bytes of one file as a numpy array (mmap for regular files: no copy), plus a fast `find`."""
+    """Bytes of one file (mmap for regular files: no copy), with `find` and page release."""
 
     def __init__(self, data: Union[bytes, bytearray, "mmap.mmap"]) -> None:
-        import numpy as np
-
         self.data = data
         self.mapped = isinstance(data, mmap.mmap)
-        self.array = np.frombuffer(data, dtype=np.uint8) if len(data) else np.zeros(0, dtype=np.uint8)
 
     def find(self, sub: bytes, start: int, end: int) -> int:
         return self.data.find(sub, start, end)
@@ -514,7 +437,7 @@ class _Scan:
         self.delim = _fast_delimiter(delimiter)
         self.class_num = class_num
         self.max_problems = max_problems
-        self.dense: "Optional[np.ndarray]" = None
+        self.tallies: Dict[int, "array[int]"] = {}  # the fast path's counts by label, one per thread
         self.sparse: Dict[int, int] = {}
         self.samples = 0
         self.problems: List[Problem] = []
@@ -536,27 +459,24 @@ class _Scan:
         pending: Deque[Tuple[_Task, _Source, int, int]] = deque()
         with _Workers(WORKERS) as workers:
             for src, lo, hi in reader.blocks(CHUNK_SIZE):
-                task = workers.submit(_block, src, lo, hi, self.delimiter, self.delim, self.class_num,
-                                      self.max_problems)
+                task = workers.submit(self._scan_block, src, lo, hi)
                 pending.append((task, src, lo, hi))
                 while len(pending) >= MAX_IN_FLIGHT:
                     offset = self._add(path, offset, *pending.popleft())
             while pending:
                 offset = self._add(path, offset, *pending.popleft())
 
+    def _scan_block(self, src: _Source, lo: int, hi: int) -> _Block:
+        """Runs in a worker thread, with that thread's own tally: no locks around the counting."""
+        tally = self.tallies.get(threading.get_ident())
+        if tally is None:
+            tally = self.tallies[threading.get_ident()] = array("q", bytes(8 * _tally_size(self.class_num)))
+        return _block(src, lo, hi, self.delimiter, self.delim, self.class_num, self.max_problems, tally)
+
     def _add(self, path: Path, offset: int, task: "_Task", src: _Source, lo: int, hi: int) -> int:
         block = task.result()
         src.release(lo, hi)
         self.samples += block.samples
-        if block.dense is not None:
-            if self.dense is None or len(self.dense) < len(block.dense):
-                import numpy as np
-
-                grown = np.zeros(len(block.dense), dtype=np.int64)
-                if self.dense is not None:
-                    grown[:len(self.dense)] = self.dense
-                self.dense = grown
-            self.dense[:len(block.dense)] += block.dense
         if block.sparse:
             for label, count in block.sparse.items():
                 self.sparse[label] = self.sparse.get(label, 0) + count
@@ -569,7 +489,7 @@ class _Scan:
 
     def result(self) -> ListCounts:
         counts = dict(self.sparse)
-        if self.dense is not None:
-            for label in self.dense.nonzero()[0].tolist():
-                counts[label] = counts.get(label, 0) + int(self.dense[label])
+        for tally in self.tallies.values():
+            for label in compress(range(len(tally)), tally):  # the labels that occur, at C speed
+                counts[label] = counts.get(label, 0) + tally[label]
         return ListCounts(dict(sorted(counts.items())), self.samples, self.problems, self.problem_total)

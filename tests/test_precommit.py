@@ -1,6 +1,6 @@
 """The pre-commit hooks for real: the hooks file, each hook's entry run as pre-commit runs it, and `pre-commit
 try-repo` plus a real `git commit` against a snapshot of this checkout, which pre-commit pip-installs (with
-pyyaml, pydantic, click and numpy from the package index) into a fresh environment under a temporary
+pyyaml, pydantic and click from the package index, and the scanner's C pass compiled) into a fresh environment under a temporary
 PRE_COMMIT_HOME."""
 
 import os

@@ -8,9 +8,14 @@ lines straddle block edges.
 
 import io
 import os
+import subprocess
+import sys
 import tempfile
 import threading
+from array import array
 from collections import Counter
+from itertools import compress
+from operator import ne
 from pathlib import Path
 from typing import Dict, List, Optional, Tuple
 
@@ -270,15 +275,99 @@ BULK_PATH_WITNESSES = [
 ]
 
 
+def fast(data: bytes, delimiter: str, class_num: Optional[int] = None,
+         tally: Optional["array[int]"] = None) -> Tuple[Optional[scanner._Block], "array[int]"]:
+    """The fast path on one block, with a line end before it as in a real file; and its tally.
+
+    Plain lines follow the block in the buffer: a read past the block's end would count them.
+    """
+    if tally is None:
+        tally = array("q", bytes(8 * scanner._tally_size(class_num)))
+    source = scanner._Source(b"\n" + data + b"x 0\r\ny 1\n")
+    return scanner._fast_block(source, 1, len(data) + 1, ord(delimiter), class_num, tally), tally
+
+
+def tallied(tally: "array[int]", before: "Optional[array[int]]" = None) -> Dict[int, int]:
+    """What the fast path added to a tally (which it may also have grown, with zeros)."""
+    base = list(before or []) + [0] * (len(tally) - len(before or []))
+    changed = compress(range(len(tally)), map(ne, tally, base))  # at C speed: tallies can be long
+    return {label: tally[label] - base[label] for label in changed}
+
+
+def test_the_compiled_fast_path_is_built():
+    """Without it every block takes the exact rule: right, but ten times slower (no compiler?)."""
+    assert scanner.COMPILED, "ppcls_csce._plainscan is missing: was the package installed without a C compiler?"
+
+
 @pytest.mark.parametrize("data, delimiter", BULK_PATH_WITNESSES)
 def test_bulk_path_declines_what_paddleclas_reads_differently(tmp_path, data, delimiter):
-    source = scanner._Source(b"\n" + data)
-    assert scanner._fast_block(source, 1, len(data) + 1, ord(delimiter), None) is None
+    block, tally = fast(data, delimiter)
+    assert block is None and not any(tally)  # declined, and nothing left behind in the tally
     expected_counts, expected_bad = reference(data, delimiter)
     assert expected_bad
     result = scan_bytes(tmp_path, data, delimiter=delimiter)
     assert result.counts == expected_counts
     assert [p.line for p in result.problems] == expected_bad
+
+
+# Every character above ASCII that str.strip() removes: the fast path must decline a line starting
+# with one (its list in _plainscan.c is checked here against this Python's own).
+UNICODE_SPACES = [chr(code) for code in range(128, 0x110000) if chr(code).isspace()]
+
+
+@pytest.mark.parametrize("first", UNICODE_SPACES, ids=lambda char: f"U+{ord(char):04X}")
+def test_fast_path_declines_lines_starting_with_unicode_whitespace(first):
+    block, tally = fast(f"a 1\n{first}b 2\n".encode(), " ")
+    assert block is None and not any(tally)
+
+
+@pytest.mark.parametrize("first", ["é", "猫", "\u200b", "\u180e", "\ufeff", "\x7f", "\U0001d538"],
+                         ids=lambda char: f"U+{ord(char):04X}")
+def test_fast_path_takes_lines_starting_with_other_characters(first):
+    """Paths may start with any other character (CJK folder names, say) and stay on the fast path."""
+    data = f"a 1\n{first}/b.jpg 2\n".encode()
+    block, tally = fast(data, " ")
+    assert block is not None and tallied(tally) == {1: 1, 2: 1} == reference(data, " ")[0]
+
+
+def test_tally_grows_for_labels_past_its_size_and_stops_at_the_dense_limit():
+    data = b"a 3\nb 70000\nc 70000\n"
+    block, tally = fast(data, " ")
+    assert block is not None and block.lines == 3
+    assert len(tally) > 70000 and tallied(tally) == {3: 1, 70000: 2}
+    big = f"a 3\nb {scanner.DENSE_LIMIT}\n".encode()
+    block, tally = fast(big, " ")
+    assert block is None and not any(tally)  # the exact rule counts labels past the limit
+    block, tally = fast(data, " ", class_num=5000)
+    assert block is None and len(tally) == 5000 and not any(tally)  # the exact rule names the lines
+
+
+def test_count_plain_refuses_unusable_arguments():
+    plainscan = scanner._plainscan
+    tally = array("q", bytes(80))
+    with pytest.raises(ValueError):
+        plainscan.count_plain(b"a 1\n", 0, 9, 32, tally)  # hi past the data
+    with pytest.raises(ValueError):
+        plainscan.count_plain(b"a 1\n", 0, 4, 32, bytearray(80))  # not 8-byte counts
+    with pytest.raises(ValueError):
+        plainscan.count_plain(b"a 1\n", 0, 4, 200, tally)  # not an ASCII delimiter
+    with pytest.raises(TypeError):
+        plainscan.count_plain(b"a 1\n", 0, 4, 32, b"\0" * 80)  # read-only counts
+    assert plainscan.count_plain(b"a 1\n", 0, 4, ord("1"), tally) == (-1, 0)  # a digit never delimits
+    assert plainscan.count_plain(b"a 1\nb 12\n", 0, 9, 32, tally) == (-1, 13) and not any(tally)
+    assert plainscan.count_plain(b"a 1\n", 0, 4, 32, tally) == (1, 0) and tally[1] == 1
+
+
+def test_without_the_compiled_pass_every_block_takes_the_exact_rule(tmp_path, monkeypatch):
+    """What an install without a C compiler gets: the same counts and problems."""
+    lines = "".join(f"train/n0144/n0144_{i}.JPEG {i % 150}\n" for i in range(3000)) + "bad line\n"
+    expected = scan_bytes(tmp_path, lines.encode())
+    monkeypatch.setattr(scanner, "_plainscan", None)
+    monkeypatch.setattr(scanner, "CHUNK_SIZE", 4096)
+    result = scan_bytes(tmp_path, lines.encode())
+    assert result.counts == expected.counts == reference(lines.encode(), " ")[0]
+    assert [(p.line, p.message) for p in result.problems] == [(p.line, p.message) for p in expected.problems]
+    assert [p.line for p in result.problems] == [3001]
 
 
 def test_fast_path_handles_plain_blocks(tmp_path, monkeypatch):
@@ -393,9 +482,6 @@ def test_unusable_class_num(tmp_path, class_num):
 
 
 def test_scanner_does_not_import_numpy_or_paddle_at_import():
-    import subprocess
-    import sys
-
     code = "import sys, ppcls_csce.scanner; print('numpy' in sys.modules, 'paddle' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.split() == ["False", "False"]
@@ -456,6 +542,8 @@ def list_file(draw) -> Tuple[bytes, str]:
 EDITS = [
     lambda p, d, l: f" {p}{d}{l}", lambda p, d, l: f"\t{p}{d}{l}", lambda p, d, l: f"\x0b{p}{d}{l}",
     lambda p, d, l: f"\x1c{p}{d}{l}", lambda p, d, l: f"\x85{p}{d}{l}", lambda p, d, l: f"\u3000{p}{d}{l}",
+    lambda p, d, l: f"\u2028{p}{d}{l}", lambda p, d, l: f"\u205f{p}{d}{l}", lambda p, d, l: f"\u200b{p}{d}{l}",
+    lambda p, d, l: f"猫{p}{d}{l}", lambda p, d, l: f"\u1680{d}{l}",
     lambda p, d, l: f"\x00{p}{d}{l}", lambda p, d, l: f"é{p}{d}{l}", lambda p, d, l: f" {d}{l}",
     lambda p, d, l: f"\t{d}{l}", lambda p, d, l: f"\u3000{d}{l}", lambda p, d, l: f"{d}{l}",
     lambda p, d, l: f"{d}{p}{d}{l}", lambda p, d, l: f"{p}{d}{d}{l}", lambda p, d, l: f"{p}{d}{p}{d}{l}",
@@ -515,16 +603,16 @@ def test_scanner_matches_paddleclas_reading(file_and_delimiter, chunk_size, clas
 @given(near_plain_block(), st.sampled_from([None, 7, 1000]))
 def test_fast_path_agrees_with_exact_path(block, class_num):
     data, delimiter = block
-    source = scanner._Source(b"\n" + data)  # a line end before the block, as in a real file
-    fast = scanner._fast_block(source, 1, len(data) + 1, ord(delimiter), class_num)
-    event("bulk path took the block" if fast is not None else "bulk path declined")
+    before = array("q", range(scanner._tally_size(class_num)))  # counts from earlier blocks
+    taken, tally = fast(data, delimiter, class_num, array("q", before))
+    event("bulk path took the block" if taken is not None else "bulk path declined")
     exact = scanner._exact_block(data, delimiter, class_num, None)
     expected_counts, expected_bad = reference(data, delimiter, class_num)
     assert exact.sparse == expected_counts
     assert [line for line, _ in exact.problems] == expected_bad
-    if fast is not None:  # the bulk path may decline a block, but what it accepts must be right
+    if taken is None:  # the bulk path may decline a block, and then leaves the counts as they were
+        assert tallied(tally, before) == {}
+    else:  # ... but what it accepts must be right
         assert not expected_bad
-        counts = {label: int(count) for label, count in enumerate(fast.dense) if count} if fast.dense is not None \
-            else fast.sparse
-        assert counts == expected_counts
-        assert fast.lines == exact.lines == fast.samples
+        assert tallied(tally, before) == expected_counts
+        assert taken.lines == exact.lines == taken.samples
