@@ -71,7 +71,7 @@ def configured_class_num(source: YamlSource) -> Optional[int]:
     value, keys = ppconfig.class_num(source)
     if value is None:
         return None
-    if not ppconfig.is_class_count(value):
+    if not params.is_class_count(value):
         raise CsceError(f"{_where(source, keys)}: {'.'.join(map(str, keys))} must be a positive integer, got {value!r}")
     return value
 

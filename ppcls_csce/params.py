@@ -172,6 +172,11 @@ def entry_is_valid(values: dict) -> bool:
     return True
 
 
+def is_class_count(value: object) -> bool:
+    """A usable class count (a config's, or --class-num): a positive integer; YAML's `true` and `10.0` are not."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
 def class_weights(num_class_list: "list[int]", gamma: float) -> "list[float]":
     """w_c = (N_min / N_c) ** gamma: the rarest class gets 1.0, the others less; not normalised."""
     counts = check_num_class_list(num_class_list)

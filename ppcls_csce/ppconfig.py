@@ -29,11 +29,6 @@ def class_num(source: YamlSource) -> Tuple[Optional[Any], Path_]:
     return None, ("Arch",)
 
 
-def is_class_count(value: Any) -> bool:
-    """A usable class count: a positive integer (YAML's `true` and `10.0` are not)."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
-
-
 def train_dataset(source: YamlSource) -> Optional[dict]:
     dataset = source.get(TRAIN_DATASET)
     return dataset if isinstance(dataset, dict) else None

@@ -16,7 +16,7 @@ holding any other line (or a label >= class_num, or text that is not UTF-8) is r
 exact per-line rule instead, so both paths agree on every input (the tests check this with
 Hypothesis). Two worker threads share the blocks: the compiled pass runs without the GIL. Where
 the extension could not be built (no C compiler at install time), every block takes the exact
-rule: the same counts, about ten times slower.
+rule: the same counts, more slowly (bench/bench_scan.py times both).
 """
 
 import mmap
@@ -32,6 +32,7 @@ from queue import SimpleQueue
 from typing import Deque, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 from .errors import CsceError
+from .params import is_class_count
 from .report import ERROR, Problem
 
 try:
@@ -94,7 +95,7 @@ def scan_lists(paths: Sequence[PathLike], delimiter: str = " ", class_num: Optio
     """
     if not isinstance(delimiter, str) or not delimiter:
         raise CsceError(f"the delimiter must be a non-empty string, got {delimiter!r}")
-    if class_num is not None and (isinstance(class_num, bool) or not isinstance(class_num, int) or class_num < 1):
+    if class_num is not None and not is_class_count(class_num):
         raise CsceError(f"the class count must be an integer >= 1, got {class_num!r}")
     if max_problems is not None and max_problems < 0:
         raise ValueError("max_problems must be >= 0 or None")

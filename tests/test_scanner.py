@@ -295,7 +295,7 @@ def tallied(tally: "array[int]", before: "Optional[array[int]]" = None) -> Dict[
 
 
 def test_the_compiled_fast_path_is_built():
-    """Without it every block takes the exact rule: right, but ten times slower (no compiler?)."""
+    """Without it every block takes the exact rule: right, but much slower (no compiler?)."""
     assert scanner.COMPILED, "ppcls_csce._plainscan is missing: was the package installed without a C compiler?"
 
 

@@ -19,7 +19,7 @@ def check_class_count(context: Context) -> Iterator[Problem]:
     if value is None:
         return  # no class count to compare with (e.g. a DistillationModel config without Arch.class_num)
     where = dotted(keys)
-    if not ppconfig.is_class_count(value):
+    if not params.is_class_count(value):
         yield context.problem(CLASS_COUNT.id, keys, f"{where} must be a positive integer class count, got {value!r}")
         return
     for entry in entries:

@@ -35,7 +35,7 @@ def train_lists(context: Context) -> Tuple[List[str], bool]:
 
 def _configured_class_num(context: Context) -> Optional[int]:
     value, _ = ppconfig.class_num(context.source)
-    if not ppconfig.is_class_count(value):
+    if not params.is_class_count(value):
         return None  # csce-class-count reports it
     return value
 
