@@ -172,9 +172,23 @@ def entry_is_valid(values: dict) -> bool:
     return True
 
 
+# No classifier head has this many classes (its FC weights alone would be 20 GB at 512 features); a larger
+# count in a list, a config or on the command line is a mistake or an attack, and would build lists that big.
+MAX_CLASSES = 10_000_000
+
+
+def class_count_problem(value: object) -> "str | None":
+    """Why `value` is not a usable class count (a config's, or --class-num), or None when it is."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        return f"must be a positive integer class count, got {value!r}"
+    if value > MAX_CLASSES:
+        return f"is {value}, above the limit of {MAX_CLASSES:,} classes (no classifier head is that wide)"
+    return None
+
+
 def is_class_count(value: object) -> bool:
-    """A usable class count (a config's, or --class-num): a positive integer; YAML's `true` and `10.0` are not."""
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    """A usable class count: a positive integer up to MAX_CLASSES; YAML's `true` and `10.0` are not."""
+    return class_count_problem(value) is None
 
 
 def class_weights(num_class_list: "list[int]", gamma: float) -> "list[float]":
