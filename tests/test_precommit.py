@@ -36,9 +36,8 @@ def test_hooks_file() -> None:
 def hook_command(hook: Dict) -> List[str]:
     """The hook's command line as pre-commit builds it: entry words, then args (files come last)."""
     words = shlex.split(hook["entry"]) + list(hook.get("args", []))
-    script = shutil.which(words[0])
-    assert script, f"{words[0]} is not on PATH (pip install -e .)"
-    return [script] + words[1:]
+    assert words[0] == "csce-config", words
+    return [sys.executable, "-m", "ppcls_csce"] + words[1:]  # what the console script runs, without PATH
 
 
 def copy_fixtures(folder: Path) -> Path:

