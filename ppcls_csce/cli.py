@@ -9,7 +9,7 @@ from typing import List, Optional, Tuple
 import click
 
 from . import __version__
-from .atomic import write_atomic
+from .atomic import STDOUT, write_output
 from .errors import CsceError
 from .params import DEFAULT_GAMMA, ParamError, check_gamma
 
@@ -86,7 +86,7 @@ def _delimiter(value: Optional[str]) -> Optional[str]:
 @click.option("--class-num", type=click.IntRange(min=1), default=None, help="Number of classes K (default: the config's, else max label + 1).")
 @click.option("--config", type=click.Path(dir_okay=False), default=None, help="A PaddleClas config to edit (its Loss section only).")
 @click.option("--write", is_flag=True, help="Edit CONFIG in place (atomically).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the result to this file (atomically).")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the result to this file (atomically; - for stdout).")
 @click.option("--drw-epoch", type=click.IntRange(min=1), default=None, help="Deferred re-weighting: plain CE before this epoch (from 1), CS_CE from it on. Needs --config.")
 @click.option("--world-size", type=click.IntRange(min=1), default=1, show_default=True, help="Number of training cards, for iters_per_epoch.")
 @_CLAMP
@@ -107,12 +107,10 @@ def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optiona
     for note in result.notes:
         click.echo(note, err=True)
     click.echo(result.table.summary(), err=True)
-    target = config if write else output
-    if target is None:
-        click.echo(result.text, nl=False)
-    else:
-        write_atomic(target, result.text.encode("utf-8"))
-        click.echo(f"wrote {target}", err=True)
+    target = config if write else (output or STDOUT)
+    status = write_output(target, result.text.encode("utf-8"))
+    if target != STDOUT:
+        click.echo(f"{status} {target}", err=True)
 
 
 @cli.command()

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, List, Sequence, Tuple, Union
 
-from .atomic import write_atomic
+from .atomic import WriteError, write_atomic
 from .edit import TextEdit, apply_edits
 from .errors import CsceError
 from .report import ERROR, WARNING, Problem
@@ -80,8 +80,8 @@ def validate_file(path: Union[str, Path], options: Options = Options(), fix: boo
         return FileResult(name, problems)
     try:
         write_atomic(name, new_text.encode("utf-8"))
-    except OSError as error:  # e.g. a read-only folder: report it and go on with the other files
-        why = f"cannot write the fix: {error.strerror or error}"
+    except WriteError as error:  # e.g. a read-only folder: report it and go on with the other files
+        why = f"cannot write the fix: {error.reason}"
         return FileResult(name, problems + [Problem(name, None, None, ERROR, FILE.id, why)])
     return FileResult(name, validate_text(new_text, name, options), fixed=True)
 

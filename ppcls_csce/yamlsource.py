@@ -4,7 +4,9 @@ One safe PyYAML compose keeps the marks; the Python data is constructed from the
 Nothing in a config is ever executed: only SafeLoader is used.
 """
 
+import os
 import re
+import stat
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
@@ -198,17 +200,39 @@ def parse_yaml(text: str, path: str = "<string>") -> YamlSource:
     return YamlSource(path=path, text=text, root=root, data=data)
 
 
+# No PaddleClas config comes near this (the largest real ones, with 100,000-class num_class_list values, are
+# about 1 MB); larger input is refused unread, so `validate /dev/zero` or a huge file cannot exhaust memory.
+MAX_CONFIG_BYTES = 64 << 20
+
+
 def read_text(path: Union[str, Path]) -> str:
-    """The file's text as PaddleClas would read it (UTF-8); one-line errors for anything else."""
-    file_path = Path(path)
-    if file_path.is_dir():
-        raise YamlLoadError("is a directory, not a YAML file", rule="file")
+    """The file's text as PaddleClas would read it (UTF-8); one-line errors for anything else. Only a regular
+    file up to MAX_CONFIG_BYTES is read (opened without blocking, so a FIFO cannot hang the run)."""
     try:
-        raw = file_path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         raise YamlLoadError("no such file", rule="file") from None
-    except OSError as error:
-        raise YamlLoadError(f"cannot read: {error.strerror or error}", rule="file") from None
+    except IsADirectoryError:
+        raise YamlLoadError("is a directory, not a YAML file", rule="file") from None
+    except (OSError, ValueError) as error:
+        raise YamlLoadError(f"cannot read: {getattr(error, 'strerror', None) or error}", rule="file") from None
+    try:
+        info = os.fstat(fd)
+        if stat.S_ISDIR(info.st_mode):
+            raise YamlLoadError("is a directory, not a YAML file", rule="file")
+        if not stat.S_ISREG(info.st_mode):
+            raise YamlLoadError("is not a regular file (a device, FIFO or socket); not read", rule="file")
+        if info.st_size > MAX_CONFIG_BYTES:
+            raise YamlLoadError(f"is {info.st_size:,} bytes, above the limit of {MAX_CONFIG_BYTES:,} for a config; "
+                                "not read", rule="file")
+        try:
+            raw = _read_upto(fd, MAX_CONFIG_BYTES + 1)
+        except OSError as error:
+            raise YamlLoadError(f"cannot read: {error.strerror or error}", rule="file") from None
+    finally:
+        os.close(fd)
+    if len(raw) > MAX_CONFIG_BYTES:  # it grew while being read
+        raise YamlLoadError(f"is more than {MAX_CONFIG_BYTES:,} bytes, the limit for a config; not read", rule="file")
     if b"\x00" in raw[:8192]:
         raise YamlLoadError("binary file (NUL bytes), not a YAML config", rule="file-encoding")
     try:
@@ -218,6 +242,18 @@ def read_text(path: Union[str, Path]) -> str:
         column = error.start - (raw.rfind(b"\n", 0, error.start) + 1) + 1
         raise YamlLoadError(f"not UTF-8 text (byte 0x{raw[error.start]:02x})", line, column, rule="file-encoding") from None
     return text  # a BOM stays: PyYAML skips it, and edits must keep it
+
+
+def _read_upto(fd: int, limit: int) -> bytes:
+    parts = []
+    size = 0
+    while size < limit:
+        part = os.read(fd, min(limit - size, 1 << 20))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    return b"".join(parts)
 
 
 def load_yaml(path: Union[str, Path]) -> YamlSource:

@@ -81,3 +81,52 @@ def test_empty_file_is_no_document(tmp_path):
     path.write_text("")
     source = load_yaml(path)
     assert source.root is None and source.data is None
+
+
+# --- inputs that must never be read without limit -------------------------------------------------------------
+
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+
+from ppcls_csce.yamlsource import MAX_CONFIG_BYTES  # noqa: E402
+
+
+def test_special_files_are_refused_unread(tmp_path):
+    fifo = tmp_path / "config.yaml"
+    os.mkfifo(fifo)  # nobody writes: a blocking open or read would hang here
+    for path in (fifo, "/dev/zero"):
+        with pytest.raises(YamlLoadError) as caught:
+            load_yaml(path)
+        assert caught.value.rule == "file"
+        assert caught.value.message == "is not a regular file (a device, FIFO or socket); not read"
+    with pytest.raises(YamlLoadError) as caught:
+        load_yaml(tmp_path)
+    assert (caught.value.rule, caught.value.message) == ("file", "is a directory, not a YAML file")
+
+
+def test_a_config_above_the_size_limit_is_refused_unread(tmp_path):
+    big = tmp_path / "big.yaml"
+    with open(big, "wb") as handle:
+        handle.truncate(MAX_CONFIG_BYTES + 1)  # sparse: costs no disk
+    with pytest.raises(YamlLoadError) as caught:
+        load_yaml(big)
+    assert caught.value.message == (f"is {MAX_CONFIG_BYTES + 1:,} bytes, above the limit of {MAX_CONFIG_BYTES:,} "
+                                    "for a config; not read")
+    exact = tmp_path / "exact.yaml"
+    exact.write_bytes(b"a: 1\n" + b"#" * 100 + b"\n")
+    assert load_yaml(exact).data == {"a": 1}
+
+
+def test_validate_dev_zero_and_a_fifo_under_a_memory_cap(tmp_path):
+    """One line, exit 1, in a process that could not even hold 64 MB twice over."""
+    fifo = tmp_path / "pipe.yaml"
+    os.mkfifo(fifo)
+    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (600 << 20, 600 << 20)); "
+            "from ppcls_csce.cli import main; sys.exit(main(sys.argv[1:]))")
+    for target in ("/dev/zero", str(fifo)):
+        done = subprocess.run([sys.executable, "-c", code, "validate", target], capture_output=True, text=True,
+                              timeout=60)
+        assert done.returncode == 1, done.stderr
+        assert done.stdout == f"{target}: error: is not a regular file (a device, FIFO or socket); not read [file]\n"
+        assert done.stderr == ""
