@@ -107,7 +107,7 @@ def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optiona
     for note in result.notes:
         click.echo(note, err=True)
     click.echo(result.table.summary(), err=True)
-    target = config if write else (output or STDOUT)
+    target = (config if write else output) or STDOUT  # --write has a config (checked above)
     status = write_output(target, result.text.encode("utf-8"))
     if target != STDOUT:
         click.echo(f"{status} {target}", err=True)

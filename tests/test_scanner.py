@@ -23,7 +23,8 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from ppcls_csce import scanner
+from ppcls_csce import list_reader, scanner
+from ppcls_csce.params import MAX_CLASSES
 from ppcls_csce.errors import CsceError
 from ppcls_csce.scanner import ListCounts, scan_lists
 
@@ -45,7 +46,7 @@ def reference(data: bytes, delimiter: str, class_num: Optional[int] = None) -> T
         except (IndexError, ValueError):
             bad.append(number)
             continue
-        if not path or label < 0 or label > INT64_MAX or (class_num is not None and label >= class_num):
+        if not path or label < 0 or label >= MAX_CLASSES or (class_num is not None and label >= class_num):
             bad.append(number)
             continue
         counts[label] += 1
@@ -68,16 +69,12 @@ def only_problem(result: ListCounts) -> Tuple[int, str]:
     return problem.line, problem.message
 
 
-@pytest.fixture(params=["mmap", "stream"])
+@pytest.fixture(params=["one block", "small blocks"])
 def reading(request, monkeypatch):
-    """Run a test on both readers: memory-mapped files and streamed reads (pipes)."""
-    if request.param == "stream":
-        monkeypatch.setattr(scanner, "_map_file", _no_mmap)
+    """Run a test with the whole file in one block and with blocks of a few bytes (lines cross their edges)."""
+    if request.param == "small blocks":
+        monkeypatch.setattr(scanner, "CHUNK_SIZE", 5)
     return request.param
-
-
-def _no_mmap(handle):
-    return None  # as for a pipe: read in blocks instead of mapping the file
 
 
 # --- one test per edge case ----------------------------------------------------------------------
@@ -160,9 +157,20 @@ def test_minus_zero_is_label_zero(tmp_path):
 
 
 def test_label_beyond_int64_is_reported(tmp_path):
-    result = scan_bytes(tmp_path, f"a.jpg {INT64_MAX}\nb.jpg {INT64_MAX + 1}\n".encode())
-    assert result.counts == {INT64_MAX: 1}
+    result = scan_bytes(tmp_path, f"a.jpg 1\nb.jpg {INT64_MAX + 1}\n".encode())
+    assert result.counts == {1: 1}
     assert only_problem(result) == (2, f"label {INT64_MAX + 1} does not fit in int64")
+    huge = scan_bytes(tmp_path, b"a.jpg -" + b"9" * 4000 + b"\n")
+    assert only_problem(huge) == (1, "negative label -9999999999999999999... (4001 digits)")
+
+
+def test_a_label_at_the_class_limit_is_a_bad_line(tmp_path):
+    """MAX_CLASSES bounds everything sized by the largest label (num_class_list, the tallies)."""
+    result = scan_bytes(tmp_path, f"a.jpg {MAX_CLASSES - 1}\nb.jpg {MAX_CLASSES}\nc.jpg {INT64_MAX}\n".encode())
+    assert result.counts == {MAX_CLASSES - 1: 1}
+    assert [(p.line, p.message) for p in result.problems] == [
+        (2, f"label {MAX_CLASSES} is above the limit of 10,000,000 classes (no classifier head is that wide)"),
+        (3, f"label {INT64_MAX} is above the limit of 10,000,000 classes (no classifier head is that wide)")]
 
 
 def test_label_out_of_range_for_class_num(tmp_path):
@@ -254,8 +262,8 @@ def test_bad_lines_straddling_chunks_keep_their_numbers(tmp_path, monkeypatch, r
 
 
 def test_huge_labels_are_counted_exactly(tmp_path):
-    data = b"a.jpg 123456789\nb.jpg 123456789\nc.jpg 99999999999999999\nd.jpg 5\n"
-    assert scan_bytes(tmp_path, data).counts == {5: 1, 123456789: 2, 99999999999999999: 1}
+    data = b"a.jpg 9876543\nb.jpg 9876543\nc.jpg 9999999\nd.jpg 5\n"  # past the dense tally, below MAX_CLASSES
+    assert scan_bytes(tmp_path, data).counts == {5: 1, 9876543: 2, 9999999: 1}
 
 
 # Blocks that pass the bulk path's block-wide counts but hold a line PaddleClas reads differently:
@@ -283,8 +291,8 @@ def fast(data: bytes, delimiter: str, class_num: Optional[int] = None,
     """
     if tally is None:
         tally = array("q", bytes(8 * scanner._tally_size(class_num)))
-    source = scanner._Source(b"\n" + data + b"x 0\r\ny 1\n")
-    return scanner._fast_block(source, 1, len(data) + 1, ord(delimiter), class_num, tally), tally
+    buffer = bytearray(b"\n" + data + b"x 0\r\ny 1\n")
+    return scanner._fast_block(buffer, 1, len(data) + 1, ord(delimiter), class_num, tally), tally
 
 
 def tallied(tally: "array[int]", before: "Optional[array[int]]" = None) -> Dict[int, int]:
@@ -431,20 +439,19 @@ def test_unreadable_file_is_one_clean_error(tmp_path, monkeypatch):
     def denied(*args, **kwargs):
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(scanner, "open", denied, raising=False)
+    monkeypatch.setattr(list_reader, "open", denied, raising=False)
     with pytest.raises(CsceError, match=r"train_list\.txt: permission denied$"):
         scan_lists([path])
 
 
 def test_read_error_midway_is_one_clean_error(tmp_path, monkeypatch):
     path = write(tmp_path, b"a.jpg 0\n" * 100)
-    monkeypatch.setattr(scanner, "_map_file", _no_mmap)
 
     class Failing(io.RawIOBase):
         def readinto(self, buffer):
             raise OSError(5, "Input/output error")
 
-    monkeypatch.setattr(scanner, "open", lambda *a, **k: Failing(), raising=False)
+    monkeypatch.setattr(list_reader, "open", lambda *a, **k: Failing(), raising=False)
     with pytest.raises(CsceError, match=r"train_list\.txt: cannot read \(Input/output error\)$"):
         scan_lists([path])
 
@@ -578,21 +585,19 @@ def near_plain_block(draw) -> Tuple[bytes, str]:
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(list_file() | near_plain_block(), st.sampled_from([1, 3, 16, 64, 1 << 20]),
-       st.sampled_from([None, 10, 1500]), st.booleans())
-def test_scanner_matches_paddleclas_reading(file_and_delimiter, chunk_size, class_num, streamed):
+       st.sampled_from([None, 10, 1500]))
+def test_scanner_matches_paddleclas_reading(file_and_delimiter, chunk_size, class_num):
     data, delimiter = file_and_delimiter
     expected_counts, expected_bad = reference(data, delimiter, class_num)
-    saved = (scanner.CHUNK_SIZE, scanner._map_file)
+    saved = scanner.CHUNK_SIZE
     scanner.CHUNK_SIZE = chunk_size
-    if streamed:
-        scanner._map_file = _no_mmap
     try:
         with tempfile.TemporaryDirectory() as folder:
             path = Path(folder) / "list.txt"
             path.write_bytes(data)
             result = scan_lists([path], delimiter=delimiter, class_num=class_num, max_problems=None)
     finally:
-        scanner.CHUNK_SIZE, scanner._map_file = saved
+        scanner.CHUNK_SIZE = saved
     assert result.counts == expected_counts
     assert result.samples == sum(expected_counts.values())
     assert [p.line for p in result.problems] == expected_bad
@@ -616,3 +621,103 @@ def test_fast_path_agrees_with_exact_path(block, class_num):
         assert not expected_bad
         assert tallied(tally, before) == expected_counts
         assert taken.lines == exact.lines == taken.samples
+
+
+# --- hostile input: truncation while reading, the same file twice, unbounded lines, secrets in lines -----------
+
+
+TRUNCATE_WHILE_READING = """
+import os, sys
+from ppcls_csce import scanner
+path = sys.argv[1]
+original = scanner.blocks
+
+def truncating(handle, chunk_size):
+    for number, block in enumerate(original(handle, chunk_size)):
+        if number == 1:
+            os.truncate(path, 100)  # the list is rewritten while gen reads it
+        yield block
+
+scanner.blocks = truncating
+scanner.CHUNK_SIZE = 1 << 16
+result = scanner.scan_lists([path])
+print(result.samples, result.problem_total)
+"""
+
+
+def test_a_list_truncated_while_it_is_read_never_kills_the_process(tmp_path):
+    """A memory map would fault (SIGBUS, exit -7) at the first page past the new end; plain reads just end."""
+    path = write(tmp_path, b"train/a.jpg 1\n" * 100_000)  # 1.4 MB: many blocks
+    done = subprocess.run([sys.executable, "-c", TRUNCATE_WHILE_READING, str(path)], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, (done.returncode, done.stderr)
+    samples, bad = map(int, done.stdout.split())
+    assert 2 * (1 << 16) // 14 <= samples < 100_000  # the blocks read before the truncation, and no more
+    assert bad <= 1  # at most the one line cut in the middle
+
+
+def test_the_same_file_twice_is_an_error(tmp_path):
+    path = write(tmp_path, b"a.jpg 0\n")
+    link = tmp_path / "link.txt"
+    link.symlink_to(path)
+    os.link(path, tmp_path / "hard.txt")
+    for second in (path, link, tmp_path / "hard.txt", tmp_path / "." / "train_list.txt"):
+        with pytest.raises(CsceError) as caught:
+            scan_lists([path, second])
+        assert str(caught.value) == (f"{second}: error: the same file as {path}, given twice: every count would "
+                                     "double [list-twice]")
+    other = write(tmp_path, b"a.jpg 0\n", name="other.txt")  # the same bytes, another file: counted twice
+    assert scan_lists([path, other]).counts == {0: 2}
+
+
+def test_a_line_without_end_is_bounded(tmp_path, monkeypatch):
+    """/dev/zero (or any file without line ends) is refused after MAX_LINE bytes, in bounded memory."""
+    monkeypatch.setattr(list_reader, "MAX_LINE", 1000)
+    monkeypatch.setattr(scanner, "CHUNK_SIZE", 256)
+    with pytest.raises(CsceError) as caught:
+        scan_lists(["/dev/zero"])
+    assert str(caught.value) == ("/dev/zero:1: error: a line longer than 1,000 bytes: not a PaddleClas list file "
+                                 "(`image_path label` per line) [list-line]")
+    path = write(tmp_path, b"a.jpg 0\nb.jpg 1\n" + b"x" * 5000 + b" 2\n")
+    with pytest.raises(CsceError, match=r"train_list\.txt:3: error: a line longer than 1,000 bytes"):
+        scan_lists([path])
+    fine = write(tmp_path, b"a.jpg 0\n" + b"y" * 900 + b" 2\n")
+    assert scan_lists([fine]).counts == {0: 1, 2: 1}
+
+
+MEMORY_CAPPED = """
+import resource, sys
+resource.setrlimit(resource.RLIMIT_AS, (500 << 20, 500 << 20))
+from ppcls_csce.cli import main
+sys.exit(main(sys.argv[1:]))
+"""
+
+
+@pytest.mark.parametrize("args, expected", [
+    (["--train-list", "{list}"], "{list}:2: label 9223372036854775807 is above the limit of 10,000,000 classes"),
+    (["--train-list", "{small}", "--class-num", str(10**12)], "1000000000000, above the limit of 10,000,000 classes"),
+])
+@pytest.mark.parametrize("command", ["gen", "stats"])
+def test_huge_class_counts_are_errors_in_bounded_memory(tmp_path, command, args, expected):
+    """A label or --class-num of 10**12 once built lists that long (3.9 GB at 10**8); now one error line."""
+    listing = write(tmp_path, b"a.jpg 0\nb.jpg 9223372036854775807\n")
+    small = write(tmp_path, b"a.jpg 0\nb.jpg 1\n", name="small.txt")
+    argv = [arg.format(list=listing, small=small) for arg in args]
+    done = subprocess.run([sys.executable, "-c", MEMORY_CAPPED, command, *argv], capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 1, (done.stdout, done.stderr)
+    assert expected.format(list=listing) in done.stderr
+    assert "Traceback" not in done.stderr and "MemoryError" not in done.stderr
+
+
+@pytest.mark.parametrize("line, shown", [
+    (b"SECRET_TOKEN_abcdefghijklmnopqrstuvwxyz0123456789\n", "'SECRET_TOKEN_abcdefg'..."),
+    (b"a\x1b[31mred\x07\x00" + b"z" * 50 + b"\n", "'a\\x1b[31mred\\x07\\x00zzzzzzzzz'..."),
+    (("photo.jpg \u200b\x85" + "9" * 40 + "\n").encode(), "'\\u200b\\x85" + "9" * 18 + "'..."),
+])
+def test_messages_quote_only_a_short_escaped_excerpt(tmp_path, line, shown):
+    result = scan_bytes(tmp_path, line)
+    message = only_problem(result)[1]
+    assert shown in message
+    assert "0123456789" not in message and "zzzzzzzzzzzzzzzzzzzz" not in message
+    assert all(char.isprintable() for char in message)
