@@ -32,7 +32,7 @@ from .params import MAX_CLASSES, class_count_problem
 from .report import ERROR, Problem
 
 try:
-    from . import _plainscan
+    from . import _plainscan  # type: ignore[attr-defined]
 except ImportError:  # built without a C compiler: the exact rule reads every block
     _plainscan = None  # type: ignore[assignment]
 

@@ -22,10 +22,11 @@ fixed list first (Neck/Head names) cannot run code and are not checked here.
 import ast
 import builtins
 import keyword
+import unicodedata
 from typing import Any, Iterator, List, Optional, Tuple
 
 from ..report import Problem
-from .base import ERROR, Context, Keys, Rule, dotted, loss_sections
+from .base import ERROR, WARNING, Context, Keys, Rule, dotted, loss_sections
 
 _BUILTINS = frozenset(dir(builtins))
 _MAX_EXPRESSION = 200  # characters; real values are like "1.0/255.0"
@@ -34,21 +35,47 @@ _EXPRESSION_KEYS = {"NormalizeImage": ("scale",), "RandomErasing": ("EPSILON", "
 _ARITHMETIC = (ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod)  # no **: 9**9**9 never ends
 
 
+def _shown(name: str) -> str:
+    """A name as a message shows it: quoted, with anything not printable ASCII escaped (so a look-alike shows)."""
+    return ascii(name) if not name.isascii() or not name.isprintable() else repr(name)
+
+
 def name_problem(name: Any, dotted_ok: bool = False) -> Optional[str]:
-    """Why `eval(name)` is not a plain lookup of a class or function name, or None when it is."""
+    """Why `eval(name)` is not a plain lookup of a class or function name, or None when it is.
+
+    Judged on the name as Python sees it: identifiers are NFKC-normalised before the lookup, so `ｏｐｅｎ`
+    (full-width), `ℯval` and `ᵒpen` are the builtins open and eval."""
     if not isinstance(name, str):
         return f"must be a name, got {name!r}"
-    parts = name.split(".") if dotted_ok else [name]
+    seen = unicodedata.normalize("NFKC", name)
+    as_python = "" if seen == name else f" (Python reads it as {seen!r}: identifiers are NFKC-normalised)"
+    parts = seen.split(".") if dotted_ok else [seen]
     for part in parts:
         if not part.isidentifier() or keyword.iskeyword(part):
-            return (f"{name!r} is not a plain Python {'(dotted) ' if dotted_ok else ''}name: PaddleClas passes it "
-                    "to eval(), so this text would run as Python code when training starts (security)")
+            return (f"{_shown(name)} is not a plain Python {'(dotted) ' if dotted_ok else ''}name: PaddleClas passes "
+                    "it to eval(), so this text would run as Python code when training starts (security)")
         if part.startswith("__"):
-            return f"{name!r} reaches a Python internal ({part}) through eval() (security)"
+            return f"{_shown(name)} reaches a Python internal ({part}) through eval(){as_python} (security)"
     if parts[0] in _BUILTINS:
-        return (f"{name!r} is Python's builtin {parts[0]}(), not a PaddleClas class: PaddleClas eval()s the name "
-                "and calls it with the config's parameters (security)")
+        return (f"{_shown(name)} is Python's builtin {parts[0]}(){as_python}, not a PaddleClas class: PaddleClas "
+                "eval()s the name and calls it with the config's parameters (security)")
     return None
+
+
+def lookalike_problem(name: Any) -> Optional[str]:
+    """Why a name that eval() would accept does not say what it reads as, or None: Python normalises it to
+    other text (`ＣＥLoss` is CELoss), or it holds non-ASCII letters that NFKC keeps (a Cyrillic С in
+    `СELoss`), while every PaddleClas class name is ASCII."""
+    if not isinstance(name, str) or name.isascii():
+        return None
+    seen = unicodedata.normalize("NFKC", name)
+    if seen != name:
+        return (f"{_shown(name)} is not the text Python looks up: it reads it as {_shown(seen)} (identifiers are "
+                f"NFKC-normalised); write {_shown(seen)} if that is meant")
+    first = next(char for char in name if not char.isascii())
+    what = unicodedata.name(first, f"U+{ord(first):04X}")
+    return (f"{_shown(name)} has non-ASCII characters ({what}, U+{ord(first):04X}): every PaddleClas name is ASCII, "
+            "so this is a look-alike of another name, or a class that does not exist")
 
 
 def _is_arithmetic(node: ast.AST) -> bool:
@@ -134,15 +161,31 @@ def _name_sites(data: Any) -> Iterator[Tuple[Keys, Any, bool, bool]]:
 
 def check_eval_names(context: Context) -> Iterator[Problem]:
     """Every name PaddleClas resolves with `eval()` (loss, metric, dataset, sampler and batch-operator names,
-    and the others listed in this module) must be a plain Python identifier that is not a Python builtin:
-    a loss key such as `__import__('os').system('...')` runs code when training starts, and
-    `- open: {weight: 1.0, file: ..., mode: w}` would truncate a file. Reported at the name."""
-    if not isinstance(context.data, dict):
-        return
-    for keys, name, at_key, dotted_ok in _name_sites(context.data):
+    and the others listed in this module), as Python sees it after NFKC normalisation, must be a plain Python
+    identifier that is not a Python builtin: a loss key such as `__import__('os').system('...')` runs code when
+    training starts, and `- open: {weight: 1.0, file: ..., mode: w}` (or its full-width `ｏｐｅｎ`) would
+    truncate a file. Reported at the name."""
+    for keys, name, at_key, dotted_ok in _checked_sites(context):
         why = name_problem(name, dotted_ok)
         if why is not None:
             yield context.problem(EVAL_NAME.id, keys, f"{dotted(keys[:-1] if at_key else keys)}: {why}", at_key=at_key)
+
+
+def check_lookalike_names(context: Context) -> Iterator[Problem]:
+    """A name PaddleClas `eval()`s that is safe but not what it reads as: Python NFKC-normalises it to other
+    text (`ＣＥLoss` runs CELoss), or it holds non-ASCII letters (`СELoss` with a Cyrillic С fails only when
+    training starts, or finds a class that was planted under that name). Reported at the name."""
+    for keys, name, at_key, dotted_ok in _checked_sites(context):
+        if name_problem(name, dotted_ok) is None:  # else eval-name reports it, as an error
+            why = lookalike_problem(name)
+            if why is not None:
+                yield context.problem(EVAL_LOOKALIKE.id, keys, f"{dotted(keys[:-1] if at_key else keys)}: {why}",
+                                      severity=EVAL_LOOKALIKE.severity, at_key=at_key)
+
+
+def _checked_sites(context: Context) -> Iterator[Tuple[Keys, Any, bool, bool]]:
+    if isinstance(context.data, dict):
+        yield from _name_sites(context.data)
 
 
 def check_eval_expressions(context: Context) -> Iterator[Problem]:
@@ -177,4 +220,11 @@ EVAL_EXPRESSION = Rule(
     check=check_eval_expressions,
 )
 
-RULES = [EVAL_NAME, EVAL_EXPRESSION]
+EVAL_LOOKALIKE = Rule(
+    "eval-name-lookalike", WARNING,
+    "A name PaddleClas `eval()`s that Python reads as other text (NFKC: `ＣＥLoss` is CELoss) or that has "
+    "non-ASCII look-alike letters (a Cyrillic С in `СELoss`).",
+    check=check_lookalike_names,
+)
+
+RULES = [EVAL_NAME, EVAL_LOOKALIKE, EVAL_EXPRESSION]
