@@ -202,18 +202,23 @@ def smoke_command(ctx: click.Context, config: Optional[str], class_num: Optional
                    "config's DataLoader.Train.dataset.cls_label_path, when that file exists.")
 @click.option("--data-root", type=click.Path(exists=True, file_okay=False), default=None,
               help="Folder a relative cls_label_path is resolved from (PaddleClas's working folder); default: here.")
+@click.option("--allow-outside-data-root", is_flag=True,
+              help="Read a config's cls_label_path even when it resolves outside --data-root (default: not read, "
+                   "a warning).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "github"]), default="text", show_default=True)
 @click.option("--strict", is_flag=True, help="Warnings fail the run too.")
 @click.option("--require-csce", is_flag=True, help="A file without any CostSensitiveCE entry is an error.")
 @click.option("--fix", is_flag=True, help="Rewrite stale num_class_list values in place; exit 1 when a file changed.")
 @click.pass_context
 def validate_command(ctx: click.Context, files: Tuple[str, ...], train_lists: Tuple[str, ...], data_root: Optional[str],
-                     output_format: str, strict: bool, require_csce: bool, fix: bool) -> None:
+                     allow_outside_data_root: bool, output_format: str, strict: bool, require_csce: bool,
+                     fix: bool) -> None:
     """Check PaddleClas configs: YAML, loss shape, eval()'d names, CostSensitiveCE parameters, counts (validate.py)."""
     from .report import render
     from .validate import Options, exit_code, validate_file
 
-    options = Options(train_lists=train_lists, data_root=data_root, require_csce=require_csce)
+    options = Options(train_lists=train_lists, data_root=data_root, require_csce=require_csce,
+                      allow_outside_data_root=allow_outside_data_root)
     results = []
     for path in files:  # one at a time, printed as it goes: nothing is kept between files
         result = validate_file(path, options, fix=fix)

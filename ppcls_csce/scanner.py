@@ -265,15 +265,14 @@ class _Scan:
             key = identity(handle)
             same = path if key is None else self.seen.setdefault(key, path)
             if same is not path:
-                raise CsceError(f"{path}: error: the same file as {same}, given twice: every count would double "
-                                "[list-twice]")
+                raise CsceError(f"{path}: the same file as {same}, given twice: every count would double")
             lines = 0
             try:
                 for buf, lo, hi in blocks(handle, CHUNK_SIZE):
                     lines = self._add(path, lines, _block(buf, lo, hi, self.delimiter, self.delim, self.class_num,
                                                           self.max_problems, self.tally))
             except LineTooLong as error:
-                raise CsceError(f"{path}:{lines + 1}: error: {error} [{RULE}]") from None
+                raise CsceError(f"{path}:{lines + 1}: {error}") from None
             except OSError as error:
                 raise CsceError(f"{path}: cannot read ({error.strerror or error})") from None
 

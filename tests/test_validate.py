@@ -290,13 +290,14 @@ def test_fix_that_cannot_be_written_is_reported_and_the_next_file_still_checked(
     shutil.copy(FIXTURES / "yaml-duplicate-key.bad.yaml", other)
     before = config.read_bytes()
 
-    def read_only_disk(path, data: bytes) -> None:  # what write_atomic raises on a read-only file system
-        raise OSError(30, "Read-only file system", str(path))
+    def read_only_disk(*args, **kwargs):  # what the OS says on a read-only file system
+        raise OSError(30, "Read-only file system")
 
-    monkeypatch.setattr("ppcls_csce.validate.write_atomic", read_only_disk)
+    monkeypatch.setattr("ppcls_csce.atomic.tempfile.mkstemp", read_only_disk)
     result = run("--fix", "--data-root", str(tmp_path), str(config), str(other))
     assert result.exit_code == 1 and "Fixing" not in result.output
-    assert f"{config}: error: cannot write the fix: Read-only file system [file]" in result.output
+    assert (f"{config}: error: cannot write the fix: cannot write into {tmp_path}: Read-only file system [file]"
+            in result.output)
     assert f"{other}:9:9: error: duplicate key" in result.output
     assert config.read_bytes() == before
 
@@ -361,7 +362,7 @@ def test_broken_files_give_one_line_and_exit_1(tmp_path: Path, content: bytes, r
 
 
 def test_directory_and_missing_file(tmp_path: Path) -> None:
-    result = run(str(tmp_path), str(tmp_path / "missing.yaml"), str(GOOD))
+    result = run("--data-root", str(FIXTURES), str(tmp_path), str(tmp_path / "missing.yaml"), str(GOOD))
     assert result.exit_code == 1
     assert result.output.splitlines() == [
         f"{tmp_path}: error: is a directory, not a YAML file [file]",

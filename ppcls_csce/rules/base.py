@@ -25,6 +25,7 @@ class Options:
     train_lists: Tuple[str, ...] = ()
     data_root: Optional[str] = None  # where a relative cls_label_path is resolved; None: the current folder
     require_csce: bool = False
+    allow_outside_data_root: bool = False  # read a cls_label_path that resolves outside data_root
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import ast
 import builtins
 import keyword
 import unicodedata
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Iterable, Iterator, List, Optional, Tuple
 
 from ..report import Problem
 from .base import ERROR, WARNING, Context, Keys, Rule, dotted, loss_sections
@@ -110,7 +110,7 @@ def _walk(value: Any, keys: Keys) -> Iterator[Tuple[Keys, dict]]:
         path, current = stack.pop()
         if isinstance(current, dict):
             yield path, current
-            children = current.items()
+            children: Iterable[Tuple[Any, Any]] = current.items()
         else:
             children = enumerate(current)
         stack.extend((path + (key,), child) for key, child in reversed(list(children)) if isinstance(child, (dict, list)))

@@ -1,5 +1,6 @@
 """`num_class_list` against the train list it should have been counted from."""
 
+import os
 import shlex
 from typing import Iterator, List, Optional, Sequence, Tuple
 
@@ -11,26 +12,55 @@ from ..errors import CsceError
 from ..report import ERROR, Problem
 from ..scanner import RULE as LIST_LINE_ID
 from ..scanner import scan_lists
-from .base import Context, Rule
+from .base import WARNING, Context, Keys, Rule
 
 SHOWN_CLASSES = 5
 
 
-def train_lists(context: Context) -> Tuple[List[str], bool]:
-    """The lists to count: `--train-list`, else `DataLoader.Train.dataset.cls_label_path` when that file exists
-    relative to `--data-root` (PaddleClas resolves it from its working folder). Second item: given explicitly."""
+def _label_path_keys() -> Keys:
+    return tuple(ppconfig.TRAIN_DATASET) + ("cls_label_path",)
+
+
+def _inside(path: str, root: str) -> bool:
+    try:
+        return os.path.commonpath([path, root]) == root
+    except ValueError:
+        return False
+
+
+def train_lists(context: Context) -> Tuple[List[str], bool, Optional[Problem]]:
+    """The lists to count: `--train-list`, else `DataLoader.Train.dataset.cls_label_path` relative to
+    `--data-root` (PaddleClas resolves it from its working folder). Second item: given explicitly. Third: why
+    the config's list is not read (missing, not a regular file, or outside --data-root), a warning for validate.
+
+    The config's list is read only when it resolves (symlinks followed) inside --data-root, unless the user
+    allows more: a config from a pull request could name /proc/self/environ or /etc/passwd, and validate runs
+    in CI, whose output is public."""
     if context.options.train_lists:
-        return list(context.options.train_lists), True
+        return list(context.options.train_lists), True, None
     dataset = ppconfig.train_dataset(context.source) or {}
     label_path = dataset.get("cls_label_path")
-    if isinstance(label_path, str) and label_path.strip():
-        try:
-            candidate = context.data_root() / label_path
-            if candidate.is_file():
-                return [str(candidate)], False
-        except (OSError, ValueError):  # a name the OS cannot even look up (NUL byte, too long)
-            pass
-    return [], False
+    if not isinstance(label_path, str) or not label_path.strip():
+        return [], False, None
+    keys = _label_path_keys()
+    root = context.data_root()
+    try:
+        candidate = root / label_path
+        real, real_root = os.path.realpath(candidate), os.path.realpath(root)
+        if not (_inside(real, real_root) or context.options.allow_outside_data_root):
+            return [], False, context.problem(
+                LIST_OUTSIDE.id, keys, f"cls_label_path {label_path!r} resolves to {real!r}, outside the data root "
+                f"{real_root!r} (--data-root): not read, so num_class_list is not checked against it; pass the "
+                "list with --train-list, or --allow-outside-data-root", severity=LIST_OUTSIDE.severity)
+        if os.path.isfile(real):
+            return [str(candidate)], False, None
+        why = "is not a regular file" if os.path.exists(real) else "does not exist"
+    except (OSError, ValueError):  # a name the OS cannot even look up (NUL byte, too long)
+        why = "cannot be looked up"
+    return [], False, context.problem(
+        LIST_MISSING.id, keys, f"cls_label_path {label_path!r} {why} under the data root {str(root) or '.'!r}: "
+        "num_class_list is not checked against the train list; run from PaddleClas's working folder, or pass "
+        "--data-root or --train-list", severity=LIST_MISSING.severity)
 
 
 def _configured_class_num(context: Context) -> Optional[int]:
@@ -56,7 +86,8 @@ def _fix_commands(context: Context, lists: Sequence[str], given: bool) -> str:
 
 
 def check_stale_counts(context: Context) -> Iterator[Problem]:
-    """When `--train-list` is given, or `DataLoader.Train.dataset.cls_label_path` names an existing file, each
+    """When `--train-list` is given, or `DataLoader.Train.dataset.cls_label_path` names a file inside the data root
+    (else csce-list-missing or csce-list-outside-root says why it is not read), each
     `num_class_list` must equal the list's counts, read with gen's scanner and the config's delimiter: after the
     dataset changes, stale counts give silently wrong weights. The message names the classes that differ and
     the command that fixes it (`--fix` rewrites only the num_class_list value). A list with lines PaddleClas
@@ -64,7 +95,9 @@ def check_stale_counts(context: Context) -> Iterator[Problem]:
     entries = [entry for entry in context.csce_entries() if isinstance(entry.values, dict)]
     if not entries:
         return
-    lists, given = train_lists(context)
+    lists, given, skipped = train_lists(context)
+    if skipped is not None:
+        yield skipped
     if not lists:
         return
     class_num = _configured_class_num(context)
@@ -131,4 +164,20 @@ LIST_LINE = Rule(
         "out-of-range label is reported with the list's file and line, and the stale-count check is skipped.",
 )
 
-RULES = [STALE, LIST_LINE]
+LIST_MISSING = Rule(
+    "csce-list-missing", WARNING,
+    "A config with CostSensitiveCE names a `cls_label_path` that cannot be found (under `--data-root`): the "
+    "stale-count check cannot run.",
+    doc="The stale-count check is never skipped silently: when the config's train list is not found relative to "
+        "--data-root (default: the current folder), validate says so at cls_label_path, and --strict fails.",
+)
+LIST_OUTSIDE = Rule(
+    "csce-list-outside-root", WARNING,
+    "`cls_label_path` resolves (symlinks followed) outside `--data-root`: not read (`--train-list` or "
+    "`--allow-outside-data-root` to read it).",
+    doc="validate reads a config's cls_label_path only inside --data-root (default: the current folder), so a "
+        "config from a pull request cannot make CI print lines of /proc/self/environ or /etc/passwd; the list "
+        "given with --train-list, or --allow-outside-data-root, is read wherever it is.",
+)
+
+RULES = [STALE, LIST_LINE, LIST_MISSING, LIST_OUTSIDE]
