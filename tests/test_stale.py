@@ -4,7 +4,6 @@ it cannot read one, and the class-count bounds of the stale-count comparison."""
 import json
 import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
