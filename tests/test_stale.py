@@ -4,6 +4,7 @@ it cannot read one, and the class-count bounds of the stale-count comparison."""
 import json
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Dict, List, Optional
 
@@ -157,3 +158,17 @@ def test_proc_self_environ_never_reaches_the_output(tmp_path: Path, output_forma
                 continue  # these are not secret (the interpreter's own paths may well be printed)
             assert piece not in output, (name, piece)
     assert "Traceback" not in output
+
+
+def test_a_huge_configured_class_num_is_an_error_in_bounded_memory(tmp_path: Path) -> None:
+    """`class_num: 10**26` once made validate build a list that long (and hang pre-commit): now one located line,
+    in a process capped at 500 MB."""
+    (tmp_path / "train.txt").write_text("a 0\nb 1\n")
+    cfg = config(tmp_path, "./train.txt", counts="[1, 1]", class_num=10**26)
+    code = ("import resource, sys; resource.setrlimit(resource.RLIMIT_AS, (500 << 20, 500 << 20)); "
+            "from ppcls_csce.cli import main; sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", code, "validate", "--data-root", str(tmp_path), str(cfg)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert done.stdout.startswith(f"{cfg}:3:14: error: Arch.class_num ") and "[csce-class-count]" in done.stdout
+    assert done.stderr == ""
