@@ -13,7 +13,7 @@ import pytest
 from conftest import REPO
 
 README = (REPO / "README.md").read_text(encoding="utf-8")
-TEST_COMMAND = "pip install -e '.[test,paddle]' && python -m pytest"
+TEST_COMMAND = "pip install -e '.[test,paddle,engine]' && python -m pytest"
 
 
 def fenced_blocks(language: str) -> List[str]:
