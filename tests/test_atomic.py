@@ -123,20 +123,20 @@ def test_short_writes_are_completed(tmp_path: Path, monkeypatch) -> None:
     assert path.read_bytes() == b"0123456789"
 
 
-def test_read_only_folder_names_the_path(tmp_path: Path) -> None:
-    if os.geteuid() == 0:
-        pytest.skip("root writes into a read-only folder anyway")
+def test_read_only_folder_names_the_path(tmp_path: Path, monkeypatch) -> None:
+    """What a folder the user cannot write into gives (simulated: root could write anyway)."""
     folder = tmp_path / "ro"
     folder.mkdir()
     (folder / "c.yaml").write_bytes(b"old")
-    os.chmod(folder, 0o555)
-    try:
-        with pytest.raises(WriteError) as caught:
-            write_atomic(folder / "c.yaml", b"new")
-    finally:
-        os.chmod(folder, 0o755)
-    assert str(caught.value).startswith(f"{folder / 'c.yaml'}: error: cannot write into {folder}: Permission denied")
-    assert (folder / "c.yaml").read_bytes() == b"old"
+
+    def denied(*args, **kwargs):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES))
+
+    monkeypatch.setattr(atomic.tempfile, "mkstemp", denied)
+    with pytest.raises(WriteError) as caught:
+        write_atomic(folder / "c.yaml", b"new")
+    assert str(caught.value) == f"{folder / 'c.yaml'}: error: cannot write into {folder}: Permission denied [file]"
+    assert (folder / "c.yaml").read_bytes() == b"old" and leftovers(folder) == []
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="changing a file's owner needs root (run the suite as root to test it)")
@@ -223,3 +223,24 @@ def test_gen_write_through_a_symlinked_config(tmp_path: Path) -> None:
     assert link.is_symlink() and os.readlink(link) == str(real)
     assert "CostSensitiveCE" in real.read_text(encoding="utf-8")
     assert stat.S_IMODE(real.stat().st_mode) == 0o640
+
+
+def test_validate_fix_through_a_symlinked_config(tmp_path: Path) -> None:
+    fixtures = REPO / "tests" / "fixtures" / "validate"
+    real = tmp_path / "real" / "config.yaml"
+    real.parent.mkdir()
+    real.write_bytes((fixtures / "csce-stale-counts.bad.yaml").read_bytes())
+    os.chmod(real, 0o604)
+    (tmp_path / "train_list.txt").write_bytes((fixtures / "train_list.txt").read_bytes())
+    link = tmp_path / "config.yaml"
+    link.symlink_to(real)
+    before = real.read_bytes()
+    done = subprocess.run(python_cli("validate", "--fix", "--data-root", str(tmp_path), str(link)),
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and f"Fixing {link}" in done.stdout + done.stderr, done.stdout + done.stderr
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_bytes() != before and stat.S_IMODE(real.stat().st_mode) == 0o604
+    again = subprocess.run(python_cli("validate", "--data-root", str(tmp_path), str(link)), capture_output=True,
+                           text=True, timeout=60)
+    assert again.returncode == 0, again.stdout  # the fix went into the real file
+    assert leftovers(tmp_path) == [] and leftovers(real.parent) == []
