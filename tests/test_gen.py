@@ -2,6 +2,7 @@
 
 import copy
 import math
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -235,7 +236,8 @@ def test_broken_yaml_config_gets_its_position(tmp_path, long_tail_list):
     config = tmp_path / "broken.yaml"
     config.write_text("Loss:\n  Train: [\n")
     result = run("--train-list", str(long_tail_list), "--config", str(config))
-    assert result.exit_code == 1 and f"{config}:3:1: YAML syntax error" in result.stderr
+    assert result.exit_code == 1 and result.stderr.startswith(f"{config}:3:1: error: YAML syntax error")
+    assert result.stderr.endswith(" [yaml-syntax]\n") and result.stderr.count("\n") == 1
 
 
 # --- the real PaddleClas configs -----------------------------------------------------------------------------
@@ -279,7 +281,9 @@ def test_real_config(config: Path, tmp_path: Path):
     result = CliRunner().invoke(cli, ["gen", "--train-list", str(listing), "--config", str(config), "-o", str(out)])
     if not ok:
         assert result.exit_code == 1, result.output
-        assert result.stderr.count("\n") == 1 and str(config) in result.stderr
+        lines = result.stderr.splitlines()
+        assert lines and all(re.fullmatch(re.escape(str(config)) + r":\d+:\d+: error: .+ \[[a-z-]+\]", line)
+                             for line in lines), lines
         assert not out.exists()
         return
     assert result.exit_code == 0, result.stderr
