@@ -297,10 +297,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     except click.ClickException as error:
         error.show()
         return error.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as aborted:
+        if isinstance(aborted.__context__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            click.echo("csce-config: interrupted", err=True)
+            return 130
         click.echo("Aborted.", err=True)
         return 1
     except KeyboardInterrupt:
+        click.echo("csce-config: interrupted", err=True)
         return 130
     return 0
 

@@ -18,7 +18,7 @@ from ppcls_csce.report import ERROR, WARNING
 from ppcls_csce.rules import BY_ID, COMMAND_RULES, RULES
 from ppcls_csce.rules.eval_names import expression_problem, name_problem
 from ppcls_csce.schema import check_entry
-from ppcls_csce.validate import Options, validate_file
+from ppcls_csce.validate import Options, validate_file, validate_text
 
 from conftest import REPO
 
@@ -212,3 +212,29 @@ def test_a_clean_config_is_validated_without_importing_pydantic() -> None:
     for name, wanted in (("base.good.yaml", "0 False False"), ("csce-params.bad.yaml", "5 True False")):
         done = subprocess.run([sys.executable, "-c", code, str(FIXTURES / name)], capture_output=True, text=True)
         assert done.stdout.split("\n")[-2] == wanted, done.stdout + done.stderr
+
+
+# --- boundaries of the rules other helpers own (eval_names.py, stale.py): tests here, modules theirs ---------------
+
+
+@pytest.mark.parametrize("text, keys", [
+    ("Arch:\n  name: DistillationModel\n  models:\n    - Teacher:\n        name: __import__('os')\n",
+     "Arch.models.0.Teacher.name"),
+    ("Arch:\n  name: DistillationModel\n  models:\n    - Student:\n        name: ResNet\n        Backbone:\n"
+     "          name: open\n", "Arch.models.0.Student.Backbone.name"),
+    ("Loss:\n  Train:\n    - DistillationGTCELoss:\n        weight: 1.0\n        base_loss_name: os.system\n",
+     "Loss.Train.0.DistillationGTCELoss.base_loss_name"),
+])
+def test_every_evaluated_model_and_base_loss_name_is_checked(text: str, keys: str) -> None:
+    problems = [p for p in validate_text(text, "c.yaml") if p.rule == "eval-name"]
+    assert len(problems) == 1 and problems[0].message.startswith(keys), problems
+
+
+def test_a_label_at_the_configured_class_count_is_a_list_line(tmp_path: Path) -> None:
+    listing = tmp_path / "l.txt"
+    listing.write_text("a.jpg 0\nb.jpg 1\nc.jpg 2\nd.jpg 3\n")
+    config = ("Arch:\n  name: R\n  class_num: 3\nDataLoader:\n  Train:\n    dataset:\n      name: ImageNetDataset\n"
+              "      cls_label_path: l.txt\nLoss:\n  Train:\n    - CostSensitiveCE:\n        weight: 1.0\n"
+              "        num_class_list: [1, 1, 1]\n")
+    problems = validate_text(config, "c.yaml", Options(data_root=str(tmp_path)))
+    assert [(p.rule, p.path, p.line) for p in problems] == [("list-line", str(listing), 4)], problems
