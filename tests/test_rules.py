@@ -238,3 +238,32 @@ def test_a_label_at_the_configured_class_count_is_a_list_line(tmp_path: Path) ->
               "        num_class_list: [1, 1, 1]\n")
     problems = validate_text(config, "c.yaml", Options(data_root=str(tmp_path)))
     assert [(p.rule, p.path, p.line) for p in problems] == [("list-line", str(listing), 4)], problems
+
+
+# --- boundaries of the new rules ------------------------------------------------------------------------------------
+
+DRW_TEXT = ("Global:\n  epochs: 120\nDataLoader:\n  Train:\n    sampler:\n      batch_size: 4\nArch:\n  name: R\n"
+            "  class_num: 2\nLoss:\n  Train:\n    - CostSensitiveCE:\n        weight: 1.0\n        num_class_list: [6, 2]\n"
+            "        drw_start_epoch: {start}\n        iters_per_epoch: {iters}\n")
+
+
+@pytest.mark.parametrize("start, iters, wanted", [(120, 2, []), (121, 2, [(15, 26)]), (1, 2, []), (1, 3, [(16, 26)]),
+                                                  (1, 1, [(16, 26)])])
+def test_drw_schedule_boundaries(start: int, iters: int, wanted: List[Tuple[int, int]]) -> None:
+    """The last epoch may be the first CS_CE epoch; 8 images in batches of 4 are exactly 2 iterations."""
+    problems = validate_text(DRW_TEXT.format(start=start, iters=iters), "c.yaml")
+    assert [(p.line, p.column) for p in problems if p.rule == "csce-drw-schedule"] == wanted, problems
+
+
+def test_drw_schedule_counts_cards() -> None:
+    text = DRW_TEXT.format(start=1, iters=1)  # 8 images on 2 cards: 4 per card, one batch
+    assert [p for p in validate_text(text, "c.yaml", Options(world_size=2)) if p.rule == "csce-drw-schedule"] == []
+
+
+@pytest.mark.parametrize("gamma, warned", [(6.3, False), (6.4, True)])
+def test_weight_underflow_boundary(gamma: float, warned: bool) -> None:
+    """1 image against 10**6: (1e-6) ** 6.3 = 1e-37.8 is a normal float32, 1e-38.4 is not (smallest normal 1.18e-38)."""
+    text = ("Arch:\n  name: R\n  class_num: 2\nLoss:\n  Train:\n    - CostSensitiveCE:\n        weight: 1.0\n"
+            f"        gamma: {gamma}\n        num_class_list: [1000000, 1]\n")
+    found = [p for p in validate_text(text, "c.yaml") if p.rule == "csce-weight-underflow"]
+    assert bool(found) == warned and all(p.severity == WARNING for p in found)
