@@ -43,8 +43,8 @@ def check_source(source: YamlSource, options: Options = Options(),
 
 def load_problem(path: str, error: YamlLoadError) -> Problem:
     """The loader's failure as a problem of its rule (rules/yaml_file.py holds the records)."""
-    rule = BY_ID[error.rule]
-    return Problem(path, error.line, error.column, rule.severity, rule.id, error.message)
+    rule = BY_ID.get(error.rule)  # every id the loader raises has its record (tests/test_checks.py checks it)
+    return Problem(path, error.line, error.column, rule.severity if rule else ERROR, error.rule, error.message)
 
 
 def load_config(path: str) -> YamlSource:

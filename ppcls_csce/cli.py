@@ -94,7 +94,10 @@ def _gamma(ctx: click.Context, param: click.Parameter, value: Optional[float]) -
 
 
 _GAMMA = click.option("--gamma", type=float, default=None, callback=_gamma,
-                      help="Exponent of (N_min / N_c) (default: 1.0; gen --config: an existing entry's gamma, else 1.0).")
+                      help="Exponent of (N_min / N_c) (default: an existing CostSensitiveCE entry's with --config, "
+                           "else 1.0).")
+_STATS_GAMMA = click.option("--gamma", type=float, default=None, callback=_gamma,
+                            help="Exponent of (N_min / N_c) (default: 1.0).")
 _CLAMP = click.option("--clamp-empty", is_flag=True, help="Count classes with no images as 1 image (with a warning) instead of failing.")
 
 
@@ -162,7 +165,7 @@ def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optiona
 
 @cli.command()
 @_TRAIN_LIST
-@_GAMMA
+@_STATS_GAMMA
 @_DELIMITER
 @click.option("--class-num", type=click.IntRange(min=1), default=None, help="Number of classes K (default: max label + 1).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
