@@ -25,6 +25,7 @@ class CsceError(ProblemsError):
 
     def __init__(self, message: str, path: Optional[str] = None, line: Optional[int] = None,
                  column: Optional[int] = None, rule: str = INPUT_RULE, severity: str = ERROR) -> None:
+        self.text = message  # str(error): the message as given (older callers and their tests read it)
         if path is None:
             match = _LOCATED.fullmatch(message)
             if match is not None:
@@ -33,3 +34,6 @@ class CsceError(ProblemsError):
                 column = int(match["column"]) if match["column"] else None
         self.message = message
         super().__init__([Problem(path or "", line, column, severity, rule, message)])
+
+    def __str__(self) -> str:
+        return self.text
