@@ -13,7 +13,7 @@ from . import __version__
 from .atomic import write_atomic
 from .errors import INPUT_RULE, CsceError, ProblemsError
 from .params import DEFAULT_GAMMA, ParamError, check_gamma
-from .report import ERROR, Problem, format_text
+from .report import ERROR, Problem, escape_text, format_text
 
 # The order a user meets the commands in (click would sort them by name).
 WORKFLOW = ("stats", "gen", "install", "validate", "smoke", "uninstall")
@@ -160,7 +160,7 @@ def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optiona
         click.echo(result.text, nl=False)
     else:
         write_atomic(target, result.text.encode("utf-8"))  # hook: the safe helper's atomic write (-o -, unchanged)
-        click.echo(f"wrote {target}", err=True)
+        click.echo(f"wrote {escape_text(target)}", err=True)
 
 
 @cli.command()
@@ -279,7 +279,7 @@ def validate_command(ctx: click.Context, files: Tuple[str, ...], train_lists: Tu
     for path in files:  # one at a time, printed as it goes: nothing is kept between files
         result = validate_file(path, options, fix=fix)
         if result.fixed:
-            click.echo(f"Fixing {path}", err=output_format == "json")
+            click.echo(f"Fixing {escape_text(path)}", err=output_format == "json")
         if output_format != "json":
             click.echo(render(result.problems, output_format), nl=False)
         results.append(result)
