@@ -507,3 +507,14 @@ def test_a_gamma_that_underflows_float32_is_a_warning(tmp_path):
     result = run("--train-list", str(listing), "--config", str(config), "--gamma", "20", "-o", str(tmp_path / "o.yaml"))
     assert result.exit_code == 0
     assert "warning: gamma 20.0 makes the weight of class 0" in result.stderr and "[csce-weight-underflow]" in result.stderr
+
+
+def test_drw_with_a_sampler_gen_cannot_derive_is_refused(tmp_path, monkeypatch):
+    config = schedule_case(tmp_path)
+    config.write_text(config.read_text().replace("name: DistributedBatchSampler", "name: PKSampler"))
+    monkeypatch.chdir(tmp_path)
+    before = config.read_bytes()
+    result = run("--config", "cfg.yaml", "--drw-epoch", "10", "--write")
+    assert result.exit_code == 1 and config.read_bytes() == before
+    assert result.stderr == ("cfg.yaml:9:13: error: the train sampler is PKSampler, whose batches per epoch this tool "
+                             "cannot derive; set Global.iter_per_epoch [csce-drw-schedule]\n")

@@ -46,6 +46,10 @@ def schedule_key_problems(context: Context) -> List[Tuple[Keys, str]]:
         got = f"got {sampler['batch_size']!r}" if "batch_size" in sampler else "it is missing"
         found.append((ppconfig.SAMPLER + (("batch_size",) if "batch_size" in sampler else ()),
                       f"DataLoader.Train.sampler.batch_size must be a positive integer, {got}"))
+    name = sampler.get("name", ppconfig.DEFAULT_SAMPLER)
+    if needed and name != ppconfig.DEFAULT_SAMPLER:
+        found.append((ppconfig.SAMPLER + ("name",), f"the train sampler is {name}, whose batches per epoch this tool "
+                                                    "cannot derive; set Global.iter_per_epoch"))
     if "drop_last" in sampler and not isinstance(sampler["drop_last"], bool):
         found.append((ppconfig.SAMPLER + ("drop_last",),
                       f"DataLoader.Train.sampler.drop_last must be true or false, got {sampler['drop_last']!r}"))
