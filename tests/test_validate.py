@@ -19,7 +19,6 @@ from hypothesis import strategies as st
 
 from ppcls_csce import ppconfig
 from ppcls_csce.cli import cli
-from ppcls_csce.errors import CsceError
 from ppcls_csce.checks import check_source
 from ppcls_csce.gen import PRECONDITIONS
 from ppcls_csce.rules import Options as RuleOptions
