@@ -1,31 +1,44 @@
 """The `csce-config` command line: thin wrappers over the library modules.
 
-Exit codes: 0 fine, 1 bad data (one clear line per problem), 2 bad usage (Click's own).
+Exit codes: 0 fine, 1 bad data (one located line per problem, rendered by report.py), 2 bad usage (Click's
+own), 130 interrupted (Ctrl-C). Every bad-data failure is a ProblemsError, caught once, in CsceGroup.
 """
 
 import sys
-from typing import List, Optional, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import click
 
 from . import __version__
 from .atomic import STDOUT, write_output
-from .errors import CsceError
+from .errors import INPUT_RULE, CsceError, ProblemsError
 from .params import DEFAULT_GAMMA, ParamError, check_gamma
+from .report import ERROR, Problem, escape_text, format_text
+
+# The order a user meets the commands in (click would sort them by name).
+WORKFLOW = ("stats", "gen", "install", "validate", "smoke", "uninstall")
+
+
+def echo_problems(problems: Sequence[Problem]) -> None:
+    """Problems and notes to stderr, one located line each (report.py's text format)."""
+    click.echo(format_text(problems), err=True, nl=False)
 
 
 class CsceGroup(click.Group):
-    """Turns CsceError and OS errors into one clean line and exit 1, never a traceback."""
+    """Turns every ProblemsError (and OS error) into its located lines and exit 1, never a traceback."""
+
+    def list_commands(self, ctx: click.Context) -> List[str]:
+        return [name for name in WORKFLOW if name in self.commands] + sorted(set(self.commands) - set(WORKFLOW))
 
     def invoke(self, ctx: click.Context):  # type: ignore[override]
         try:
             return super().invoke(ctx)
-        except CsceError as error:
-            click.echo(str(error), err=True)
+        except ProblemsError as error:
+            echo_problems(error.problems)
             ctx.exit(1)
         except OSError as error:
-            where = f"{error.filename}: " if getattr(error, "filename", None) else ""
-            click.echo(f"error: {where}{error.strerror or error}", err=True)
+            path = error.filename if isinstance(getattr(error, "filename", None), str) else ""
+            echo_problems([Problem(path, None, None, ERROR, INPUT_RULE, str(error.strerror or error))])
             ctx.exit(1)
 
 
@@ -44,18 +57,32 @@ def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
 @click.option("--version", is_flag=True, expose_value=False, is_eager=True, callback=_version,
               help="Show the version and which list scanner is installed, then exit.")
 def cli() -> None:
-    """Cost-sensitive cross-entropy (CS_CE) for PaddleClas: counts, configs, checks and the loss."""
+    """Cost-sensitive cross-entropy (CS_CE) for PaddleClas: counts, configs, checks and the loss.
+
+    \b
+    The workflow, in order:
+      1. stats     look at the class counts of your train list
+      2. gen       write the CostSensitiveCE Loss block into your config
+      3. install   add the loss to your PaddleClas checkout
+      4. validate  check the config (also in pre-commit and CI)
+      5. smoke     run the loss on your device against a float64 reference
+      6. train     PaddleClas's own tools/train.py -c CONFIG
+
+    \b
+    Example:
+      csce-config gen --config ResNet50.yaml --data-root ~/data --write
+    """
 
 
-# --- commands: each is a thin wrapper; the work lives in the module named in its docstring ---
+# --- commands: each is a thin wrapper over a library module ---
 
 
 _TRAIN_LIST = click.option(
     "--train-list", "train_lists", multiple=True, required=True, type=click.Path(dir_okay=False),
-    help="A PaddleClas list file (`path label` per line); repeat to add up several.",
+    help="A PaddleClas list file (`path label` per line); repeat to add up several (each once).",
 )
 _DELIMITER = click.option(
-    "--delimiter", default=None, help="Field delimiter of the list (default: the config's, else one space). Use '\\t' for a tab.",
+    "--delimiter", default=None, help="Field delimiter of the list (default: one space). Use '\\t' for a tab.",
 )
 
 
@@ -66,7 +93,11 @@ def _gamma(ctx: click.Context, param: click.Parameter, value: Optional[float]) -
         raise click.BadParameter(str(error)) from None
 
 
-_GAMMA = click.option("--gamma", type=float, default=None, callback=_gamma, help="Exponent of (N_min / N_c); default 1.0, or an existing entry's.")
+_GAMMA = click.option("--gamma", type=float, default=None, callback=_gamma,
+                      help="Exponent of (N_min / N_c) (default: an existing CostSensitiveCE entry's with --config, "
+                           "else 1.0).")
+_STATS_GAMMA = click.option("--gamma", type=float, default=None, callback=_gamma,
+                            help="Exponent of (N_min / N_c) (default: 1.0).")
 _CLAMP = click.option("--clamp-empty", is_flag=True, help="Count classes with no images as 1 image (with a warning) instead of failing.")
 
 
@@ -80,50 +111,68 @@ def _delimiter(value: Optional[str]) -> Optional[str]:
 
 
 @cli.command()
-@_TRAIN_LIST
+@click.option("--train-list", "train_lists", multiple=True, type=click.Path(dir_okay=False),
+              help="A PaddleClas list file (`path label` per line); repeat to add up several (each once). Required "
+                   "without --config; with it, default: the config's DataLoader.Train.dataset.cls_label_path.")
 @_GAMMA
-@_DELIMITER
-@click.option("--class-num", type=click.IntRange(min=1), default=None, help="Number of classes K (default: the config's, else max label + 1).")
-@click.option("--config", type=click.Path(dir_okay=False), default=None, help="A PaddleClas config to edit (its Loss section only).")
-@click.option("--write", is_flag=True, help="Edit CONFIG in place (atomically).")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None, help="Write the result to this file (atomically; - for stdout).")
-@click.option("--drw-epoch", type=click.IntRange(min=1), default=None, help="Deferred re-weighting: plain CE before this epoch (from 1), CS_CE from it on. Needs --config.")
-@click.option("--world-size", type=click.IntRange(min=1), default=1, show_default=True, help="Number of training cards, for iters_per_epoch.")
+@click.option("--delimiter", default=None,
+              help="Field delimiter of the list (default: the config's DataLoader.Train.dataset.delimiter, else one "
+                   "space). Use '\\t' for a tab.")
+@click.option("--class-num", type=click.IntRange(min=1), default=None,
+              help="Number of classes K (default: the config's Arch.class_num, else max label + 1). With --config, "
+                   "Arch.class_num (or Arch.Head.class_num) is set to K too.")
+@click.option("--config", type=click.Path(dir_okay=False), default=None,
+              help="A PaddleClas config: the result is this config with its Loss section edited.")
+@click.option("--data-root", type=click.Path(exists=True, file_okay=False), default=None,
+              help="Folder the config's relative cls_label_path is resolved from (default: the current folder).")
+@click.option("--write", is_flag=True, help="Edit CONFIG in place (atomically). Excludes -o; needs --config.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
+              help="Write the result to this file (atomically; - for stdout) instead of stdout. Excludes --write.")
+@click.option("--drw-epoch", type=click.IntRange(min=1), default=None,
+              help="Deferred re-weighting: plain CE before this epoch (from 1), CS_CE from it on. Needs --config.")
+@click.option("--world-size", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Number of training cards, for iters_per_epoch.")
 @_CLAMP
 def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optional[str],
-        class_num: Optional[int], config: Optional[str], write: bool, output: Optional[str],
+        class_num: Optional[int], config: Optional[str], data_root: Optional[str], write: bool, output: Optional[str],
         drw_epoch: Optional[int], world_size: int, clamp_empty: bool) -> None:
-    """Count the classes of a train list and write the CostSensitiveCE Loss block (gen.py)."""
+    """Count the classes of a train list and print the CostSensitiveCE Loss block to stdout.
+
+    With --config, print that config with every CELoss turned into CostSensitiveCE (or edit it in place with
+    --write). Notes and the summary go to stderr; a refused config is left untouched.
+    """
     if write and output:
         raise click.UsageError("--write and -o/--output exclude each other")
     if (write or drw_epoch is not None) and config is None:
         raise click.UsageError(f"{'--write' if write else '--drw-epoch'} needs --config")
+    if not train_lists and config is None:
+        raise click.UsageError("give --train-list LIST (or --config CFG, whose cls_label_path is counted)")
     from .gen import generate as generate_block  # imported per command: each pays only for what it uses
 
     result = generate_block(
         train_lists, gamma=gamma, delimiter=_delimiter(delimiter), class_num=class_num, config=config,
-        drw_epoch=drw_epoch, world_size=world_size, clamp_empty=clamp_empty,
+        drw_epoch=drw_epoch, world_size=world_size, clamp_empty=clamp_empty, data_root=data_root,
     )
-    for note in result.notes:
-        click.echo(note, err=True)
+    echo_problems(result.notes)
     click.echo(result.table.summary(), err=True)
     target = (config if write else output) or STDOUT  # --write has a config (checked above)
     status = write_output(target, result.text.encode("utf-8"))
     if target != STDOUT:
-        click.echo(f"{status} {target}", err=True)
+        click.echo(f"{status} {escape_text(target)}", err=True)
 
 
 @cli.command()
 @_TRAIN_LIST
-@_GAMMA
+@_STATS_GAMMA
 @_DELIMITER
 @click.option("--class-num", type=click.IntRange(min=1), default=None, help="Number of classes K (default: max label + 1).")
-@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
+              help="The table as text or JSON, on stdout.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Also write a PNG bar chart (needs matplotlib).")
 @_CLAMP
 def stats(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optional[str], class_num: Optional[int],
           output_format: str, plot_path: Optional[str], clamp_empty: bool) -> None:
-    """Per-class counts, weights, imbalance ratio and shot groups of a train list (stats.py)."""
+    """Per-class counts, weights, imbalance ratio and shot groups of a train list."""
     from . import stats as stats_module
     from .weights import table_from_lists
 
@@ -143,7 +192,7 @@ def stats(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optio
 @click.option("--check", is_flag=True, help="Only report installed, outdated or absent (exit 0 only if installed).")
 @click.pass_context
 def install_command(ctx: click.Context, paddleclas: str, check: bool) -> None:
-    """Write ppcls/loss/cs_celoss.py into a PaddleClas checkout and import it (install.py)."""
+    """Write ppcls/loss/cs_celoss.py into a PaddleClas checkout and import it."""
     from . import install as installer
 
     if check:
@@ -158,17 +207,22 @@ def install_command(ctx: click.Context, paddleclas: str, check: bool) -> None:
               type=click.Path(exists=True, file_okay=False),
               help="The PaddleClas checkout (the folder holding ppcls/).")
 def uninstall_command(paddleclas: str) -> None:
-    """Remove cs_celoss.py and its import line, restoring __init__.py byte for byte (install.py)."""
+    """Remove cs_celoss.py and its import line, restoring __init__.py byte for byte."""
     from . import install as installer
 
     click.echo(installer.uninstall(paddleclas))
 
 
 @cli.command("smoke")
-@click.option("--config", type=click.Path(dir_okay=False), default=None, help="A PaddleClas config: the loss is built from its Loss.Train.")
-@click.option("--class-num", type=click.IntRange(min=1), default=None, help="K classes with synthetic long-tailed counts (imbalance 100).")
-@click.option("--train-list", type=click.Path(dir_okay=False), default=None, help="A PaddleClas list file: counts from it.")
-@_DELIMITER
+@click.option("--config", type=click.Path(dir_okay=False), default=None,
+              help="A PaddleClas config: the loss is built from its Loss.Train. Exactly one of --config, --class-num, "
+                   "--train-list is needed.")
+@click.option("--class-num", type=click.IntRange(min=1), default=None,
+              help="K classes with synthetic long-tailed counts (imbalance 100), gamma 1.0.")
+@click.option("--train-list", type=click.Path(dir_okay=False), default=None,
+              help="A PaddleClas list file: counts from it, gamma 1.0.")
+@click.option("--delimiter", default=None, help="With --train-list: its field delimiter (default: one space). "
+                                                "Use '\\t' for a tab.")
 @click.option("--device", type=click.Choice(["auto", "gpu", "cpu"]), default="auto", show_default=True, help="auto: the GPU when paddle has CUDA and sees one, else the CPU.")
 @click.option("--steps", type=click.IntRange(min=1), default=10, show_default=True, help="Forward+backward steps.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
@@ -179,7 +233,10 @@ def uninstall_command(paddleclas: str) -> None:
 def smoke_command(ctx: click.Context, config: Optional[str], class_num: Optional[int], train_list: Optional[str],
                   delimiter: Optional[str], device: str, steps: int, batch_size: int, amp: bool, seed: int,
                   output_format: str) -> None:
-    """Run CostSensitiveCE on the device and check it against a float64 reference (smoke.py); exit 0 only if all pass."""
+    """Run CostSensitiveCE on the device and check it against a float64 reference; exit 0 only if all pass.
+
+    Needs exactly one of --config, --class-num, --train-list.
+    """
     given = [name for name, value in (("--config", config), ("--class-num", class_num), ("--train-list", train_list)) if value is not None]
     if len(given) != 1:
         raise click.UsageError("give exactly one of --config, --class-num, --train-list" + (f" (got {', '.join(given)})" if given else ""))
@@ -209,21 +266,23 @@ def smoke_command(ctx: click.Context, config: Optional[str], class_num: Optional
 @click.option("--strict", is_flag=True, help="Warnings fail the run too.")
 @click.option("--require-csce", is_flag=True, help="A file without any CostSensitiveCE entry is an error.")
 @click.option("--fix", is_flag=True, help="Rewrite stale num_class_list values in place; exit 1 when a file changed.")
+@click.option("--world-size", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Training cards, for the iters_per_epoch check of deferred re-weighting.")
 @click.pass_context
 def validate_command(ctx: click.Context, files: Tuple[str, ...], train_lists: Tuple[str, ...], data_root: Optional[str],
                      allow_outside_data_root: bool, output_format: str, strict: bool, require_csce: bool,
-                     fix: bool) -> None:
-    """Check PaddleClas configs: YAML, loss shape, eval()'d names, CostSensitiveCE parameters, counts (validate.py)."""
+                     fix: bool, world_size: int) -> None:
+    """Check PaddleClas configs: YAML, loss shape, eval()'d names, CostSensitiveCE parameters, counts, schedule."""
     from .report import render
     from .validate import Options, exit_code, validate_file
 
     options = Options(train_lists=train_lists, data_root=data_root, require_csce=require_csce,
-                      allow_outside_data_root=allow_outside_data_root)
+                      allow_outside_data_root=allow_outside_data_root, world_size=world_size)
     results = []
     for path in files:  # one at a time, printed as it goes: nothing is kept between files
         result = validate_file(path, options, fix=fix)
         if result.fixed:
-            click.echo(f"Fixing {path}", err=output_format == "json")
+            click.echo(f"Fixing {escape_text(path)}", err=output_format == "json")
         if output_format != "json":
             click.echo(render(result.problems, output_format), nl=False)
         results.append(result)
@@ -244,10 +303,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     except click.ClickException as error:
         error.show()
         return error.exit_code
-    except click.exceptions.Abort:
+    except click.exceptions.Abort as aborted:
+        if isinstance(aborted.__context__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
+            click.echo("csce-config: interrupted", err=True)
+            return 130
         click.echo("Aborted.", err=True)
         return 1
     except KeyboardInterrupt:
+        click.echo("csce-config: interrupted", err=True)
         return 130
     return 0
 

@@ -13,7 +13,7 @@ Path_ = Tuple[Key, ...]
 CE_NAME = "CELoss"
 TRAIN_DATASET: Path_ = ("DataLoader", "Train", "dataset")
 SAMPLER: Path_ = ("DataLoader", "Train", "sampler")
-LOSS_SECTIONS = ("Train", "Eval")
+DEFAULT_SAMPLER = "DistributedBatchSampler"
 
 
 def class_num(source: YamlSource) -> Tuple[Optional[Any], Path_]:
@@ -45,15 +45,32 @@ def relabels(source: YamlSource) -> bool:
     return bool((train_dataset(source) or {}).get("relabel", False))
 
 
-def loss_entries(source: YamlSource, section: str) -> List[Tuple[int, str, Any]]:
-    """(index, loss name, parameters) of each single-key entry of `Loss.<section>`."""
-    entries = source.get(("Loss", section))
-    found = []
-    if isinstance(entries, list):
-        for index, entry in enumerate(entries):
-            if isinstance(entry, dict) and len(entry) == 1:
-                name, values = next(iter(entry.items()))
-                found.append((index, str(name), values))
+def loss_sections(data: Any) -> List[Tuple[Path_, Any]]:
+    """Every list PaddleClas hands to build_loss: each `Loss.<section>` (Train, Eval, MetaBIN's Basic, ...)
+    and `UnLabelLoss.Train` (semi-supervised configs). The one list of loss sections: gen edits, smoke builds
+    and validate checks exactly these."""
+    found: List[Tuple[Path_, Any]] = []
+    if not isinstance(data, dict):
+        return found
+    loss = data.get("Loss")
+    if isinstance(loss, dict):
+        found.extend((("Loss", name), value) for name, value in loss.items() if isinstance(name, str))
+    unlabel = data.get("UnLabelLoss")
+    if isinstance(unlabel, dict) and "Train" in unlabel:
+        found.append((("UnLabelLoss", "Train"), unlabel["Train"]))
+    return found
+
+
+def loss_entries(source: YamlSource) -> List[Tuple[Path_, str, Any]]:
+    """(key path ending in the loss name, loss name, parameters) of each single-key entry of every loss list
+    (loss_sections: the one list of sections)."""
+    found: List[Tuple[Path_, str, Any]] = []
+    for section_keys, entries in loss_sections(source.data):
+        if isinstance(entries, list):
+            for index, entry in enumerate(entries):
+                if isinstance(entry, dict) and len(entry) == 1:
+                    name, values = next(iter(entry.items()))
+                    found.append((section_keys + (index, name), str(name), values))
     return found
 
 
@@ -61,26 +78,23 @@ def iters_per_epoch(source: YamlSource, samples: int, world_size: int = 1) -> in
     """How many times the engine calls the train loss per epoch (engine.iter_per_epoch on Linux).
 
     len(DistributedBatchSampler) = ceil(samples / world_size) / batch_size, floored with drop_last,
-    rounded up without; `Global.iter_per_epoch` overrides it; then floored to a multiple of `Global.update_freq`.
+    rounded up without; `Global.iter_per_epoch` overrides it; then floored to a multiple of `Global.update_freq`
+    (set to 1 when there are fewer iterations than that). The keys must have passed csce-drw-schedule
+    (rules/schedule.py), which checks each one; a sampler other than DistributedBatchSampler is a ValueError.
     """
     global_section = source.get(("Global",)) or {}
-    fixed = global_section.get("iter_per_epoch") if isinstance(global_section, dict) else None
+    fixed = global_section.get("iter_per_epoch")
     if fixed:
         iters = int(fixed)
     else:
         sampler = source.get(SAMPLER)
-        if not isinstance(sampler, dict) or "batch_size" not in sampler:
-            raise ValueError("DataLoader.Train.sampler.batch_size is missing")
-        name = sampler.get("name", "DistributedBatchSampler")
-        if name != "DistributedBatchSampler":
-            raise ValueError(
-                f"the train sampler is {name}, whose batches per epoch this tool cannot derive; "
-                "set iters_per_epoch by hand"
-            )
+        name = sampler.get("name", DEFAULT_SAMPLER)
+        if name != DEFAULT_SAMPLER:
+            raise ValueError(f"the train sampler is {name}, whose batches per epoch this tool cannot derive")
         batch_size = int(sampler["batch_size"])
         per_rank = math.ceil(samples / world_size)
         iters = per_rank // batch_size if sampler.get("drop_last", False) else math.ceil(per_rank / batch_size)
-    update_freq = int(global_section.get("update_freq", 1) or 1) if isinstance(global_section, dict) else 1
+    update_freq = int(global_section.get("update_freq", 1))
     if iters < update_freq:
         update_freq = 1
     return iters // update_freq * update_freq

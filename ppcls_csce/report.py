@@ -6,11 +6,14 @@ from typing import Iterable, Optional
 
 ERROR = "error"
 WARNING = "warning"
+NOTE = "note"  # what a command tells the user that is not a problem (gen's DRW schedule, smoke's skipped losses)
+PROGRAM = "csce-config"  # shown in place of a path when a problem has none
 
 
 @dataclass(frozen=True)
 class Problem:
-    """One finding: where (1-based line and column; column None for list-file lines), how bad, which rule."""
+    """One finding: where (1-based line and column; column None for list-file lines; path "" when it is about
+    no file), how bad, which rule ("" for a note that no rule gives)."""
 
     path: str
     line: Optional[int]
@@ -20,7 +23,7 @@ class Problem:
     message: str
 
     def location(self) -> str:
-        parts = [self.path]
+        parts = [escape_text(self.path) if self.path else PROGRAM]
         if self.line is not None:
             parts.append(str(self.line))
             if self.column is not None:
@@ -28,7 +31,29 @@ class Problem:
         return ":".join(parts)
 
     def as_text(self) -> str:
-        return f"{self.location()}: {self.severity}: {self.message} [{self.rule}]"
+        rule = f" [{self.rule}]" if self.rule else ""
+        return f"{self.location()}: {self.severity}: {escape_text(self.message)}{rule}"
+
+
+def escape_text(text: str) -> str:
+    """One output line per problem, whatever a path or message holds: a newline in a list file's name cannot
+    start a line of its own, and a name that is not UTF-8 (surrogate escapes) is shown as \\x.. instead of
+    raising UnicodeEncodeError on the way out."""
+    if text.isprintable():
+        return text
+    return "".join(char if char.isprintable() else _escape_char(char) for char in text)
+
+
+def _escape_char(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # a byte that was not UTF-8, kept by os.fsdecode's surrogateescape
+        return f"\\x{code - 0xDC00:02x}"
+    return char.encode("unicode_escape").decode("ascii")
+
+
+def note(message: str, path: str = "", rule: str = "", severity: str = NOTE) -> Problem:
+    """A command's note (or warning) that has no place in a file, shown the way problems are."""
+    return Problem(path, None, None, severity, rule, message)
 
 
 def format_text(problems: Iterable[Problem]) -> str:

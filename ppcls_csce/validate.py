@@ -6,16 +6,17 @@ is kept between files), with every rule in `rules.RULES`; a file never stops at 
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, List, Sequence, Tuple, Union
+from typing import List, Sequence, Union
 
 from .atomic import WriteError, write_atomic
-from .edit import TextEdit, apply_edits
+from .edit import apply_edits
 from .errors import CsceError
 from .report import ERROR, WARNING, Problem
-from .rules import RULES, Context, Options
+from .checks import check_source, load_problem
+from .rules import Options
 from .rules.stale import STALE
-from .rules.yaml_file import FILE, TOP_LEVEL
-from .yamlsource import YamlLoadError, YamlSource, load_yaml, parse_yaml
+from .rules.yaml_file import FILE
+from .yamlsource import YamlLoadError, load_yaml, parse_yaml
 
 __all__ = ["FileResult", "Options", "check_source", "exit_code", "validate_file", "validate_paths", "validate_text"]
 
@@ -29,35 +30,12 @@ class FileResult:
     fixed: bool = False
 
 
-def _ordered(problems: Iterable[Problem], path: str) -> List[Problem]:
-    """The file's own problems by position, then those of other files (train lists); duplicates once
-    (a node shared through an alias is reached by two key paths)."""
-    unique = list(dict.fromkeys(problems))
-    own = sorted((p for p in unique if p.path == path), key=lambda p: (p.line or 0, p.column or 0))
-    return own + [p for p in unique if p.path != path]
-
-
-def check_source(source: YamlSource, options: Options = Options()) -> Tuple[List[Problem], List[TextEdit]]:
-    """Run every rule on one parsed file: its problems, and the edits that --fix would apply."""
-    context = Context(source, options)
-    problems: List[Problem] = []
-    for rule in RULES:
-        problems.extend(rule.run(context))
-        if rule is TOP_LEVEL and not isinstance(source.data, dict):
-            break  # not a config at all: nothing else applies
-    return _ordered(problems, source.path), context.edits
-
-
-def _load_problem(path: str, error: YamlLoadError) -> Problem:
-    return Problem(path, error.line, error.column, ERROR, error.rule, error.message)
-
-
 def validate_text(text: str, path: str = "<string>", options: Options = Options()) -> List[Problem]:
     """The problems of a config given as text (nothing is written)."""
     try:
         source = parse_yaml(text, path)
     except YamlLoadError as error:
-        return [_load_problem(path, error)]
+        return [load_problem(path, error)]
     return check_source(source, options)[0]
 
 
@@ -68,7 +46,7 @@ def validate_file(path: Union[str, Path], options: Options = Options(), fix: boo
     try:
         source = load_yaml(name)
     except YamlLoadError as error:
-        return FileResult(name, [_load_problem(name, error)])
+        return FileResult(name, [load_problem(name, error)])
     problems, edits = check_source(source, options)
     if not (fix and edits):
         return FileResult(name, problems)

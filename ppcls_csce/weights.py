@@ -1,11 +1,13 @@
 """From counted images to the CS_CE weight table: class count, empty classes, imbalance, shot groups."""
 
+import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
-from .errors import CsceError
+from .errors import CsceError, ProblemsError
 from .params import class_weights
-from .scanner import ListCounts, scan_lists
+from .report import ERROR, note
+from .scanner import SHOWN_PROBLEMS, ListCounts, scan_lists
 
 # ImageNet-LT's convention: many-shot > 100 training images, medium 20..100, few-shot < 20.
 MANY_SHOT_ABOVE = 100
@@ -47,35 +49,58 @@ def _names(labels: Sequence[int], limit: int = 10) -> str:
     return shown + (f", ... ({len(labels)} in all)" if len(labels) > limit else "")
 
 
-def resolve_class_num(counts: ListCounts, class_num: Optional[int]) -> int:
-    """The explicit or configured class count, else max label + 1."""
-    if class_num is not None:
-        return class_num
-    if not counts.counts:
-        raise CsceError("the train list has no samples")
-    return max(counts.counts) + 1
+@dataclass(frozen=True)
+class ClassCountOrigin:
+    """Where a class count came from (a config key), so that a message about it can point there."""
+
+    path: str
+    line: Optional[int]
+    column: Optional[int]
+    key: str  # Arch.class_num, Arch.Head.class_num
 
 
 def build_table(counts: ListCounts, class_num: Optional[int], gamma: float, clamp_empty: bool = False,
-                sources: str = "the train list") -> WeightTable:
+                sources: str = "the train list", origin: Optional[ClassCountOrigin] = None) -> WeightTable:
     """The weights for classes 0..K-1; a class without images is an error unless clamped to 1."""
-    total = resolve_class_num(counts, class_num)
     if counts.samples == 0:
-        raise CsceError(f"{sources}: no samples")
+        raise CsceError("no samples: the list is empty (or has only blank lines)", path=sources, rule="list-classes")
+    total = class_num if class_num is not None else max(counts.counts) + 1
     empty = [label for label in range(total) if counts.counts.get(label, 0) == 0] if len(counts.counts) < total else []
     if empty and not clamp_empty:
+        plural = len(empty) > 1
+        what = (f"class{'es' if plural else ''} {_names(empty)} of {total} ha{'ve' if plural else 's'} no training "
+                "images in it: the weight would be infinite")
+        if origin is None:
+            how = ("--class-num sets K" if class_num is not None else "K is its largest label + 1") +                   "; fix the list or --class-num, or pass --clamp-empty to count them as 1 image"
+            raise CsceError(f"{what} ({how})", path=sources, rule="list-classes")
+        listed = max(counts.counts) + 1
         raise CsceError(
-            f"{sources}: class{'es' if len(empty) > 1 else ''} {_names(empty)} of {total} "
-            f"ha{'ve' if len(empty) > 1 else 's'} no training images: the weight would be infinite "
-            "(fix the list or --class-num, or pass --clamp-empty to count them as 1 image)"
+            f"{origin.key} is {total}, but {sources} has labels 0..{listed - 1}, so {what}; to train on the "
+            f"{listed} classes of the list: --class-num {listed} (gen --write sets {origin.key} too), or fix the list, "
+            "or pass --clamp-empty to count them as 1 image",
+            path=origin.path, line=origin.line, column=origin.column, rule="csce-class-count",
         )
     num_class_list = [max(counts.counts.get(label, 0), 1) for label in range(total)]
     return WeightTable(num_class_list, gamma, class_weights(num_class_list, gamma), empty)
 
 
 def table_from_lists(paths: Sequence[str], delimiter: str = " ", class_num: Optional[int] = None,
-                     gamma: float = 1.0, clamp_empty: bool = False) -> WeightTable:
-    """Scan the train lists (any bad line fails, with its place) and weigh the classes."""
+                     gamma: float = 1.0, clamp_empty: bool = False,
+                     origin: Optional[ClassCountOrigin] = None) -> WeightTable:
+    """Scan the train lists (every bad line fails, each with its place) and weigh the classes."""
+    seen: Dict[str, str] = {}
+    for path in paths:
+        key = os.path.realpath(path)
+        if key in seen:
+            raise CsceError(f"{path} is given twice (as {seen[key]} before): its images would count twice",
+                            path=str(path))
+        seen[key] = path
     counts = scan_lists(paths, delimiter=delimiter, class_num=class_num)
-    counts.raise_on_problems()
-    return build_table(counts, class_num, gamma, clamp_empty, sources=", ".join(map(str, paths)))
+    if counts.problem_total:
+        problems = list(counts.problems[:SHOWN_PROBLEMS])
+        hidden = counts.problem_total - len(problems)
+        if hidden > 0:
+            problems.append(note(f"... and {hidden} more bad line{'s' if hidden > 1 else ''}", problems[-1].path,
+                                 severity=ERROR))
+        raise ProblemsError(problems)
+    return build_table(counts, class_num, gamma, clamp_empty, ", ".join(map(str, paths)), origin)

@@ -2,6 +2,8 @@
 
 import copy
 import math
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +21,16 @@ COUNTS = [500, 300, 180, 108, 65, 39, 23, 14, 8, 5]
 
 
 def run(*args: str):
-    return CliRunner().invoke(cli, ["gen", *args], catch_exceptions=False)
+    """gen in-process; every config it writes (--write, -o) must pass validate (issue 11: the loop closes)."""
+    result = CliRunner().invoke(cli, ["gen", *args], catch_exceptions=False)
+    if result.exit_code == 0 and "--config" in args and ("--write" in args or "-o" in args):
+        target = args[args.index("--config") + 1] if "--write" in args else args[args.index("-o") + 1]
+        passed = [arg for index, arg in enumerate(args) if args[index - 1:index] == ("--train-list",)
+                  or arg == "--train-list" or args[index - 1:index] in (("--world-size",), ("--data-root",))
+                  or arg in ("--world-size", "--data-root")]
+        checked = CliRunner().invoke(cli, ["validate", *passed, target])
+        assert checked.exit_code == 0, f"gen wrote a config validate rejects:\n{checked.output}"
+    return result
 
 
 def loss_entry(data: dict, section: str = "Train", index: int = 0) -> Tuple[str, dict]:
@@ -93,7 +104,6 @@ def test_bad_lines_fail_with_file_and_line_and_nothing_is_printed(tmp_path):
     assert result.exit_code == 1 and result.stdout == ""
     for line in (2, 3, 4):
         assert f"{path}:{line}:" in result.stderr
-    assert "Traceback" not in result.stderr
 
 
 @pytest.mark.parametrize(
@@ -114,7 +124,7 @@ def test_bad_usage_exits_2(long_tail_list, args, words):
 
 def test_missing_list_is_one_clean_line(tmp_path):
     result = run("--train-list", str(tmp_path / "nope.txt"))
-    assert result.exit_code == 1 and "nope.txt" in result.stderr and "Traceback" not in result.stderr
+    assert result.exit_code == 1 and "nope.txt" in result.stderr
 
 
 # --- editing a config ----------------------------------------------------------------------------------------
@@ -235,7 +245,8 @@ def test_broken_yaml_config_gets_its_position(tmp_path, long_tail_list):
     config = tmp_path / "broken.yaml"
     config.write_text("Loss:\n  Train: [\n")
     result = run("--train-list", str(long_tail_list), "--config", str(config))
-    assert result.exit_code == 1 and f"{config}:3:1: YAML syntax error" in result.stderr
+    assert result.exit_code == 1 and result.stderr.startswith(f"{config}:3:1: error: YAML syntax error")
+    assert result.stderr.endswith(" [yaml-syntax]\n") and result.stderr.count("\n") == 1
 
 
 # --- the real PaddleClas configs -----------------------------------------------------------------------------
@@ -279,7 +290,9 @@ def test_real_config(config: Path, tmp_path: Path):
     result = CliRunner().invoke(cli, ["gen", "--train-list", str(listing), "--config", str(config), "-o", str(out)])
     if not ok:
         assert result.exit_code == 1, result.output
-        assert result.stderr.count("\n") == 1 and str(config) in result.stderr
+        lines = result.stderr.splitlines()
+        assert lines and all(re.fullmatch(re.escape(str(config)) + r":\d+:\d+: error: .+ \[[a-z-]+\]", line)
+                             for line in lines), lines
         assert not out.exists()
         return
     assert result.exit_code == 0, result.stderr
@@ -318,3 +331,190 @@ def test_an_existing_entry_with_a_bad_parameter_is_refused_with_the_reason(tmp_p
     result = run("--train-list", str(listing), "--config", str(config), "--write")
     assert result.exit_code == 1 and "unknown parameter 'gama'" in result.stderr
     assert config.read_text() == before
+
+
+# --- one check pipeline: what gen refuses, validate reports the same way; refusals write nothing ---------------
+
+SCHEDULE_CONFIG = """Global:
+  epochs: 120
+{extra}DataLoader:
+  Train:
+    dataset:
+      name: ImageNetDataset
+      cls_label_path: ./train.txt
+    sampler:
+      name: DistributedBatchSampler
+      batch_size: {batch_size}
+      drop_last: {drop_last}
+Arch:
+  name: ResNet18
+  class_num: 3
+Loss:
+  Train:
+    - CostSensitiveCE:
+        weight: 1.0
+        num_class_list: [4, 4, 4]
+        drw_start_epoch: {start}
+        iters_per_epoch: 3
+"""
+
+
+def schedule_case(tmp_path: Path, extra: str = "", batch_size: object = 4, drop_last: object = False,
+                  start: int = 100) -> Path:
+    write_list(tmp_path / "train.txt", [4, 4, 4])
+    config = tmp_path / "cfg.yaml"
+    config.write_text(SCHEDULE_CONFIG.format(extra=extra, batch_size=batch_size, drop_last=drop_last, start=start))
+    return config
+
+
+@pytest.mark.parametrize("case, where, words", [
+    (dict(batch_size=0), "10:19", "batch_size must be a positive integer, got 0"),
+    (dict(extra="  update_freq: 0.5\n"), "3:16", "Global.update_freq must be a positive integer, got 0.5"),
+    (dict(extra="  iter_per_epoch: [3]\n"), "3:19", "Global.iter_per_epoch must be a positive integer, got [3]"),
+    (dict(batch_size=64, drop_last=True), "10:19", "no full batch per epoch"),
+    (dict(start=200), "20:26", "drw_start_epoch 200 is after the last epoch, Global.epochs 120"),
+], ids=["batch-0", "update-freq-0.5", "iter-per-epoch-list", "drop-last-big-batch", "start-after-epochs"])
+def test_schedule_problems_are_the_same_lines_in_gen_and_validate(tmp_path, monkeypatch, case, where, words):
+    config = schedule_case(tmp_path, **case)
+    monkeypatch.chdir(tmp_path)
+    before = config.read_bytes()
+    gen = CliRunner().invoke(cli, ["gen", "--config", "cfg.yaml", "--drw-epoch", str(case.get("start", 100)),
+                                   "--write"])
+    checked = CliRunner().invoke(cli, ["validate", "cfg.yaml"])
+    line = gen.stderr.strip()
+    assert gen.exit_code == 1 and checked.exit_code == 1
+    assert line.startswith(f"cfg.yaml:{where}: error: ") and words in line and line.endswith("[csce-drw-schedule]")
+    assert checked.stdout.strip() == line  # the same rule, place and message
+    assert config.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["cfg.yaml", "train.txt"]
+
+
+def test_gen_recomputes_iters_per_epoch_of_an_existing_drw_entry(tmp_path, monkeypatch):
+    config = schedule_case(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    write_list(tmp_path / "train.txt", [8, 4, 4])  # 16 images in batches of 4: 4 iterations, not 3
+    result = run("--config", "cfg.yaml", "--write")
+    assert result.exit_code == 0, result.stderr
+    train = loss_entry(yaml.safe_load(config.read_text()))[1]
+    assert (train["drw_start_epoch"], train["iters_per_epoch"], train["num_class_list"]) == (100, 4, [8, 4, 4])
+
+
+@pytest.mark.parametrize("entry, where, words, rule", [
+    ("- CELoss: {}", "6:7", "CELoss has no weight", "loss-shape"),
+    ("- FocalLoss: {weight: 1.0}", "5:3", "Loss.Train has FocalLoss but no CELoss or CostSensitiveCE", "gen-loss"),
+])
+def test_refused_entries_give_the_reason_and_write_nothing(tmp_path, entry, where, words, rule):
+    config = tmp_path / "cfg.yaml"
+    config.write_bytes(f"Arch:\n  name: R\n  class_num: 2\nLoss:\n  Train:\n    {entry}\n".encode())
+    before = config.read_bytes()
+    listing = write_list(tmp_path / "l.txt", [3, 1])
+    result = run("--train-list", str(listing), "--config", str(config), "--write")
+    assert result.exit_code == 1 and result.stdout == ""
+    assert result.stderr.startswith(f"{config}:{where}: error: ") and words in result.stderr
+    assert result.stderr.endswith(f" [{rule}]\n") and result.stderr.count("\n") == 1
+    assert config.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cfg.yaml", "l.txt"]
+
+
+@pytest.mark.parametrize("loss", [
+    "    - CELoss: {weight: 1.0,}\n",
+    "    - CELoss: {\n        weight: 1.0  # why\n      }\n",
+    "    - CELoss:\n        weight: 1.0\n        reduction: |-\n          mean\n",
+    "    - CostSensitiveCE:\n        weight: 1.0\n        gamma: 0.5\n        num_class_list: &counts [1, 1]\n"
+    "  Eval:\n    - CostSensitiveCE:\n        weight: 1.0\n        num_class_list: *counts\n",
+], ids=["trailing-comma", "multi-line-flow-comment", "block-scalar-last", "shared-counts-anchor"])
+def test_hard_entries_are_edited_into_configs_validate_accepts(tmp_path, loss):
+    config = tmp_path / "cfg.yaml"
+    config.write_text(f"Arch:\n  name: R\n  class_num: 2\nLoss:\n  Train:\n{loss}Other: 1\n")
+    listing = write_list(tmp_path / "l.txt", [3, 1])
+    result = run("--train-list", str(listing), "--config", str(config), "--write")  # run() validates the result
+    assert result.exit_code == 0, result.stderr
+    data = yaml.safe_load(config.read_text())
+    for section in data["Loss"]:
+        assert loss_entry(data, section)[1]["num_class_list"] == [3, 1]
+    assert data["Other"] == 1
+
+
+def test_class_num_sets_the_config_class_count_and_validate_accepts_it(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_bytes((EXAMPLES / "ResNet18_longtail.yaml").read_bytes())
+    listing = write_list(tmp_path / "six.txt", [9, 7, 5, 4, 3, 2])
+    refused = run("--train-list", str(listing), "--config", str(config), "--write")
+    line = refused.stderr.strip()
+    assert refused.exit_code == 1 and line.startswith(f"{config}:19:14: error: Arch.class_num is 10, but {listing} "
+                                                       "has labels 0..5")
+    assert "--class-num 6 (gen --write sets Arch.class_num too)" in line and line.endswith("[csce-class-count]")
+    result = run("--train-list", str(listing), "--config", str(config), "--class-num", "6", "--write")
+    assert result.exit_code == 0, result.stderr
+    assert "Arch.class_num (" in result.stderr and "set from 10 to 6" in result.stderr
+    data = yaml.safe_load(config.read_text())
+    assert data["Arch"]["class_num"] == 6 and loss_entry(data)[1]["num_class_list"] == [9, 7, 5, 4, 3, 2]
+
+
+def test_config_list_is_read_from_cls_label_path_under_data_root(tmp_path):
+    root = tmp_path / "data"
+    (root / "examples").mkdir(parents=True)
+    write_list(root / "examples" / "train_list.txt", [5, 4, 3, 2, 2, 2, 2, 2, 2, 1])
+    config = tmp_path / "cfg.yaml"
+    config.write_bytes((EXAMPLES / "ResNet18_longtail.yaml").read_bytes())
+    result = run("--config", str(config), "--data-root", str(root), "-o", str(tmp_path / "out.yaml"))
+    assert result.exit_code == 0, result.stderr
+    assert f"note: counting {root / 'examples' / 'train_list.txt'}, the config's cls_label_path" in result.stderr
+    assert loss_entry(yaml.safe_load((tmp_path / "out.yaml").read_text()))[1]["num_class_list"][0] == 5
+    other = run("--config", str(config), "--data-root", str(root), "--train-list", str(EXAMPLES / "train_list.txt"))
+    assert other.exit_code == 0
+    assert f"{config}: warning: the counts come from {EXAMPLES / 'train_list.txt'}, but the config trains on" in other.stderr
+    missing = run("--config", str(config), "--data-root", str(tmp_path))
+    assert missing.exit_code == 1 and "give --train-list LIST" in missing.stderr and "[input]" in missing.stderr
+
+
+def test_the_same_list_twice_is_an_error(long_tail_list):
+    result = run("--train-list", str(long_tail_list), "--train-list", str(long_tail_list))
+    assert result.exit_code == 1 and "is given twice" in result.stderr and result.stdout == ""
+
+
+def test_a_list_named_with_a_newline_stays_in_the_comment(tmp_path):
+    listing = write_list(tmp_path / "a\nLoss: {}\nx.txt", [3, 1])
+    result = run("--train-list", str(listing))
+    assert result.exit_code == 0
+    assert list(yaml.safe_load(result.stdout)) == ["Loss"]
+    assert "a\\nLoss: {}\\nx.txt" in result.stdout.splitlines()[1]
+
+
+def test_a_list_name_that_is_not_utf8_is_escaped(tmp_path):
+    name = os.fsdecode(b"bad-\xff.txt")
+    listing = write_list(tmp_path / name, [3, 1])
+    block = subprocess.run([sys.executable, "-m", "ppcls_csce", "gen", "--train-list", str(listing)],
+                           capture_output=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert block.returncode == 0, block.stderr
+    assert b"bad-\\xff.txt" in block.stdout
+    missing = subprocess.run([sys.executable, "-m", "ppcls_csce", "gen", "--train-list", str(tmp_path / os.fsdecode(b"no-\xfe"))],
+                             capture_output=True, cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    assert missing.returncode == 1 and b"no-\\xfe" in missing.stderr and b"Traceback" not in missing.stderr
+
+
+def test_delimiter_that_is_no_string_is_refused(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    text = (EXAMPLES / "ResNet18_longtail.yaml").read_text()
+    config.write_text(text.replace("      name: ImageNetDataset\n", "      name: ImageNetDataset\n      delimiter: 3\n", 1))
+    result = run("--train-list", str(EXAMPLES / "train_list.txt"), "--config", str(config), "--write")
+    assert result.exit_code == 1 and result.stderr.strip().endswith("[dataset-delimiter]")
+
+
+def test_a_gamma_that_underflows_float32_is_a_warning(tmp_path):
+    listing = write_list(tmp_path / "l.txt", [1000, 1])
+    config = tmp_path / "cfg.yaml"
+    config.write_bytes((EXAMPLES / "ResNet18_longtail.yaml").read_bytes().replace(b"class_num: 10", b"class_num: 2"))
+    result = run("--train-list", str(listing), "--config", str(config), "--gamma", "20", "-o", str(tmp_path / "o.yaml"))
+    assert result.exit_code == 0
+    assert "warning: gamma 20.0 makes the weight of class 0" in result.stderr and "[csce-weight-underflow]" in result.stderr
+
+
+def test_drw_with_a_sampler_gen_cannot_derive_is_refused(tmp_path, monkeypatch):
+    config = schedule_case(tmp_path)
+    config.write_text(config.read_text().replace("name: DistributedBatchSampler", "name: PKSampler"))
+    monkeypatch.chdir(tmp_path)
+    before = config.read_bytes()
+    result = run("--config", "cfg.yaml", "--drw-epoch", "10", "--write")
+    assert result.exit_code == 1 and config.read_bytes() == before
+    assert result.stderr == ("cfg.yaml:9:13: error: the train sampler is PKSampler, whose batches per epoch this tool "
+                             "cannot derive; set Global.iter_per_epoch [csce-drw-schedule]\n")

@@ -158,7 +158,8 @@ def test_refuses_a_folder_that_is_not_paddleclas(tmp_path: Path) -> None:
     for command in (["install"], ["install", "--check"], ["uninstall"]):
         result = run(*command[:1], "--paddleclas", str(tmp_path / "empty"), *command[1:])
         assert result.exit_code == 1
-        assert result.output.strip() == f"{tmp_path / 'empty'}: not a PaddleClas checkout (no ppcls/loss/__init__.py)"
+        assert result.output.strip() == (f"{tmp_path / 'empty'}: error: not a PaddleClas checkout (no ppcls/loss/__init__.py) "
+                                         "[input]")
     other = tmp_path / "other"
     (other / "ppcls" / "loss").mkdir(parents=True)
     (other / "ppcls" / "loss" / "__init__.py").write_text("from .x import y\n")
@@ -177,7 +178,8 @@ def test_refuses_a_cs_celoss_it_did_not_write(checkout: Path) -> None:
     for command in (["install"], ["install", "--check"], ["uninstall"]):
         result = run(*command[:1], "--paddleclas", str(checkout), *command[1:])
         assert result.exit_code == 1
-        assert result.output.strip() == f"{foreign}: exists but was not written by ppcls-csce; move it away first"
+        assert result.output.strip() == (f"{foreign}: error: exists but was not written by ppcls-csce; move it "
+                                         "away first [input]")
     assert snapshot(checkout) == before
 
 

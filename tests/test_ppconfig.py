@@ -52,3 +52,24 @@ def test_other_samplers_are_refused():
     source = parse_yaml("DataLoader:\n  Train:\n    sampler:\n      name: PKSampler\n      batch_size: 64\n")
     with pytest.raises(ValueError, match="PKSampler"):
         ppconfig.iters_per_epoch(source, 1000)
+
+
+def test_per_rank_rounding_up_matters():
+    """1001 images on 4 cards: 251 per card (ceil), so batches of 50 give 6 iterations; 250 would give 5."""
+    assert ppconfig.iters_per_epoch(parse_yaml(sampler_config(50, False)), 1001, 4) == 6
+
+
+def test_drop_last_defaults_to_false():
+    source = parse_yaml("DataLoader:\n  Train:\n    sampler:\n      name: DistributedBatchSampler\n      batch_size: 64\n")
+    assert ppconfig.iters_per_epoch(source, 1000) == 16  # ceil(1000 / 64); with drop_last it would be 15
+
+
+def test_update_freq_above_the_iterations_is_set_to_1_as_the_engine_does():
+    assert ppconfig.iters_per_epoch(parse_yaml(sampler_config(10, False, "  update_freq: 4\n")), 30) == 3
+
+
+def test_every_loss_section_is_read():
+    source = parse_yaml("Loss:\n  Train: [{CELoss: {weight: 1.0}}]\n  Basic: [{CELoss: {weight: 1.0}}]\n"
+                        "UnLabelLoss:\n  Train: [{CELoss: {weight: 1.0}}]\n")
+    assert [keys for keys, _, _ in ppconfig.loss_entries(source)] == [
+        ("Loss", "Train", 0, "CELoss"), ("Loss", "Basic", 0, "CELoss"), ("UnLabelLoss", "Train", 0, "CELoss")]

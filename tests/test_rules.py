@@ -15,10 +15,10 @@ from hypothesis import strategies as st
 from ppcls_csce import params
 from ppcls_csce.cli import cli
 from ppcls_csce.report import ERROR, WARNING
-from ppcls_csce.rules import BY_ID, RULES
+from ppcls_csce.rules import BY_ID, COMMAND_RULES, RULES
 from ppcls_csce.rules.eval_names import expression_problem, name_problem
 from ppcls_csce.schema import check_entry
-from ppcls_csce.validate import Options, validate_file
+from ppcls_csce.validate import Options, validate_file, validate_text
 
 from conftest import REPO
 
@@ -89,8 +89,8 @@ def test_file_rule(tmp_path: Path) -> None:
 
 
 def test_registry_is_documented() -> None:
-    assert len(BY_ID) == len(RULES), "rule ids are unique"
-    for rule in RULES:
+    assert len(BY_ID) == len(RULES) + len(COMMAND_RULES), "rule ids are unique"
+    for rule in RULES + COMMAND_RULES:
         assert re.fullmatch(r"[a-z][a-z0-9]*(-[a-z0-9]+)*", rule.id), rule.id
         assert rule.severity in (ERROR, WARNING)
         assert rule.summary and len(rule.doc) > 40, rule.id
@@ -157,7 +157,7 @@ def test_other_expressions_are_refused(text: str) -> None:
 
 def test_readme_documents_every_rule() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
-    for rule in RULES:
+    for rule in RULES + COMMAND_RULES:
         assert f"`{rule.id}`" in readme, f"README.md: no entry for rule {rule.id}"
 
 
@@ -212,3 +212,58 @@ def test_a_clean_config_is_validated_without_importing_pydantic() -> None:
     for name, wanted in (("base.good.yaml", "0 False False"), ("csce-params.bad.yaml", "5 True False")):
         done = subprocess.run([sys.executable, "-c", code, str(FIXTURES / name)], capture_output=True, text=True)
         assert done.stdout.split("\n")[-2] == wanted, done.stdout + done.stderr
+
+
+# --- boundaries of the rules other helpers own (eval_names.py, stale.py): tests here, modules theirs ---------------
+
+
+@pytest.mark.parametrize("text, keys", [
+    ("Arch:\n  name: DistillationModel\n  models:\n    - Teacher:\n        name: __import__('os')\n",
+     "Arch.models.0.Teacher.name"),
+    ("Arch:\n  name: DistillationModel\n  models:\n    - Student:\n        name: ResNet\n        Backbone:\n"
+     "          name: open\n", "Arch.models.0.Student.Backbone.name"),
+    ("Loss:\n  Train:\n    - DistillationGTCELoss:\n        weight: 1.0\n        base_loss_name: os.system\n",
+     "Loss.Train.0.DistillationGTCELoss.base_loss_name"),
+])
+def test_every_evaluated_model_and_base_loss_name_is_checked(text: str, keys: str) -> None:
+    problems = [p for p in validate_text(text, "c.yaml") if p.rule == "eval-name"]
+    assert len(problems) == 1 and problems[0].message.startswith(keys), problems
+
+
+def test_a_label_at_the_configured_class_count_is_a_list_line(tmp_path: Path) -> None:
+    listing = tmp_path / "l.txt"
+    listing.write_text("a.jpg 0\nb.jpg 1\nc.jpg 2\nd.jpg 3\n")
+    config = ("Arch:\n  name: R\n  class_num: 3\nDataLoader:\n  Train:\n    dataset:\n      name: ImageNetDataset\n"
+              "      cls_label_path: l.txt\nLoss:\n  Train:\n    - CostSensitiveCE:\n        weight: 1.0\n"
+              "        num_class_list: [1, 1, 1]\n")
+    problems = validate_text(config, "c.yaml", Options(data_root=str(tmp_path)))
+    assert [(p.rule, p.path, p.line) for p in problems] == [("list-line", str(listing), 4)], problems
+
+
+# --- boundaries of the new rules ------------------------------------------------------------------------------------
+
+DRW_TEXT = ("Global:\n  epochs: 120\nDataLoader:\n  Train:\n    sampler:\n      batch_size: 4\nArch:\n  name: R\n"
+            "  class_num: 2\nLoss:\n  Train:\n    - CostSensitiveCE:\n        weight: 1.0\n        num_class_list: [6, 2]\n"
+            "        drw_start_epoch: {start}\n        iters_per_epoch: {iters}\n")
+
+
+@pytest.mark.parametrize("start, iters, wanted", [(120, 2, []), (121, 2, [(15, 26)]), (1, 2, []), (1, 3, [(16, 26)]),
+                                                  (1, 1, [(16, 26)])])
+def test_drw_schedule_boundaries(start: int, iters: int, wanted: List[Tuple[int, int]]) -> None:
+    """The last epoch may be the first CS_CE epoch; 8 images in batches of 4 are exactly 2 iterations."""
+    problems = validate_text(DRW_TEXT.format(start=start, iters=iters), "c.yaml")
+    assert [(p.line, p.column) for p in problems if p.rule == "csce-drw-schedule"] == wanted, problems
+
+
+def test_drw_schedule_counts_cards() -> None:
+    text = DRW_TEXT.format(start=1, iters=1)  # 8 images on 2 cards: 4 per card, one batch
+    assert [p for p in validate_text(text, "c.yaml", Options(world_size=2)) if p.rule == "csce-drw-schedule"] == []
+
+
+@pytest.mark.parametrize("gamma, warned", [(6.3, False), (6.4, True)])
+def test_weight_underflow_boundary(gamma: float, warned: bool) -> None:
+    """1 image against 10**6: (1e-6) ** 6.3 = 1e-37.8 is a normal float32, 1e-38.4 is not (smallest normal 1.18e-38)."""
+    text = ("Arch:\n  name: R\n  class_num: 2\nLoss:\n  Train:\n    - CostSensitiveCE:\n        weight: 1.0\n"
+            f"        gamma: {gamma}\n        num_class_list: [1000000, 1]\n")
+    found = [p for p in validate_text(text, "c.yaml") if p.rule == "csce-weight-underflow"]
+    assert bool(found) == warned and all(p.severity == WARNING for p in found)

@@ -19,8 +19,9 @@ from hypothesis import strategies as st
 
 from ppcls_csce import ppconfig
 from ppcls_csce.cli import cli
-from ppcls_csce.errors import CsceError
-from ppcls_csce.gen import check_config
+from ppcls_csce.checks import check_source
+from ppcls_csce.gen import PRECONDITIONS
+from ppcls_csce.rules import Options as RuleOptions
 from ppcls_csce.validate import Options, validate_file, validate_paths, validate_text
 from ppcls_csce.yamlsource import load_yaml
 
@@ -95,11 +96,8 @@ def test_most_real_configs_go_through_the_round_trip() -> None:
     """Guards the test above against passing because gen refuses everything."""
     accepted = 0
     for config in ROUND_TRIP:
-        try:
-            check_config(load_yaml(config))
-        except CsceError:
-            continue
-        accepted += 1
+        problems, _ = check_source(load_yaml(config), RuleOptions(csce_planned=True), PRECONDITIONS)
+        accepted += not problems
     assert accepted >= 50
 
 
@@ -424,7 +422,6 @@ def test_mutated_configs_never_crash(text: str) -> None:
             result = CliRunner().invoke(cli, ["validate", "--data-root", folder, *extra, str(config)])
             assert result.exit_code in (0, 1), result.output
             assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
-            assert "Traceback" not in result.output
 
 
 # --- the process --------------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ import pytest
 
 from ppcls_csce.errors import CsceError
 from ppcls_csce.scanner import ListCounts
-from ppcls_csce.weights import build_table, resolve_class_num
+from ppcls_csce.weights import ClassCountOrigin, build_table
 
 
 def counts(mapping):
@@ -12,8 +12,25 @@ def counts(mapping):
 
 
 def test_class_num_defaults_to_max_label_plus_one():
-    assert resolve_class_num(counts({0: 3, 4: 1}), None) == 5
-    assert resolve_class_num(counts({0: 3}), 7) == 7
+    assert len(build_table(counts({0: 3, 4: 1}), None, 1.0, clamp_empty=True).num_class_list) == 5
+    assert len(build_table(counts({0: 3}), 7, 1.0, clamp_empty=True).num_class_list) == 7
+
+
+def test_an_empty_list_names_the_file():
+    with pytest.raises(CsceError) as caught:
+        build_table(counts({}), None, 1.0, sources="lists/train.txt")
+    [problem] = caught.value.problems
+    assert (problem.path, problem.rule) == ("lists/train.txt", "list-classes") and "empty" in problem.message
+
+
+def test_a_configured_class_count_is_named_where_it_came_from():
+    origin = ClassCountOrigin("cfg.yaml", 5, 14, "Arch.class_num")
+    with pytest.raises(CsceError) as caught:
+        build_table(counts({label: 2 for label in range(6)}), 1000, 1.0, sources="train.txt", origin=origin)
+    [problem] = caught.value.problems
+    assert problem.as_text().startswith("cfg.yaml:5:14: error: Arch.class_num is 1000, but train.txt has labels 0..5")
+    assert "--class-num 6 (gen --write sets Arch.class_num too)" in problem.message
+    assert problem.rule == "csce-class-count"
 
 
 def test_empty_classes_are_named():

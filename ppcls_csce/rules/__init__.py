@@ -9,7 +9,8 @@ it in a Rule, append it to that module's RULES, and add its fixtures and README 
 
 from typing import Dict, List
 
-from . import class_count, consistency, csce_params, eval_names, loss_shape, relabel, stale, yaml_file
+from . import (class_count, command, consistency, csce_params, dataset, eval_names, loss_shape, relabel, schedule,
+               stale, underflow, yaml_file)
 from .base import Context, Options, Rule
 
 RULES: List[Rule] = [
@@ -19,9 +20,14 @@ RULES: List[Rule] = [
     *csce_params.RULES,
     *class_count.RULES,
     *relabel.RULES,
+    *dataset.RULES,
+    *schedule.RULES,
+    *underflow.RULES,
     *consistency.RULES,
     *stale.RULES,
 ]
-BY_ID: Dict[str, Rule] = {rule.id: rule for rule in RULES}
+# The rules only commands run (gen's preconditions, input that is not a config): never part of validate.
+COMMAND_RULES: List[Rule] = list(command.RULES)
+BY_ID: Dict[str, Rule] = {rule.id: rule for rule in RULES + COMMAND_RULES}
 
-__all__ = ["BY_ID", "RULES", "Context", "Options", "Rule"]
+__all__ = ["BY_ID", "COMMAND_RULES", "RULES", "Context", "Options", "Rule"]

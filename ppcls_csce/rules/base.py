@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
 
 from .. import params
+from ..ppconfig import loss_sections
 from ..edit import TextEdit
 from ..report import ERROR, WARNING, Problem
 from ..yamlsource import Key, YamlSource
@@ -26,6 +27,13 @@ class Options:
     data_root: Optional[str] = None  # where a relative cls_label_path is resolved; None: the current folder
     require_csce: bool = False
     allow_outside_data_root: bool = False  # read a cls_label_path that resolves outside data_root
+    world_size: int = 1  # training cards, for the iterations per epoch (csce-drw-schedule)
+    # What gen is about to do, so that its preconditions run through the same rules as validate: every CELoss
+    # becomes CostSensitiveCE (csce_planned), deferred re-weighting is added (drw_planned), and the number of
+    # training images it counted (samples, for iters_per_epoch; else the sum of num_class_list).
+    csce_planned: bool = False
+    drw_planned: bool = False
+    samples: Optional[int] = None
 
 
 @dataclass(frozen=True)
@@ -49,21 +57,6 @@ def dotted(keys: Sequence[Key]) -> str:
     return ".".join(str(key) for key in keys)
 
 
-def loss_sections(data: Any) -> List[Tuple[Keys, Any]]:
-    """Every list PaddleClas hands to build_loss: each `Loss.<section>` (Train, Eval, MetaBIN's Basic, ...)
-    and `UnLabelLoss.Train` (semi-supervised configs)."""
-    found: List[Tuple[Keys, Any]] = []
-    if not isinstance(data, dict):
-        return found
-    loss = data.get("Loss")
-    if isinstance(loss, dict):
-        found.extend((("Loss", name), value) for name, value in loss.items() if isinstance(name, str))
-    unlabel = data.get("UnLabelLoss")
-    if isinstance(unlabel, dict) and "Train" in unlabel:
-        found.append((("UnLabelLoss", "Train"), unlabel["Train"]))
-    return found
-
-
 class Context:
     """One file under validation: its source, the options, and the edits `--fix` may apply."""
 
@@ -81,11 +74,15 @@ class Context:
     def data(self) -> Any:
         return self.source.data
 
-    def problem(self, rule: str, keys: Sequence[Key], message: str, severity: str = ERROR,
-                at_key: bool = False) -> Problem:
-        """A problem located at the node `keys` leads to (its key with `at_key`), or its nearest ancestor."""
+    def problem(self, rule: "Rule", keys: Sequence[Key], message: str, at_key: bool = False) -> Problem:
+        """A problem of `rule` (its id and severity) located at the node `keys` leads to (its key with
+        `at_key`), or its nearest ancestor."""
         line, column = self.source.position(tuple(keys), at_key=at_key)
-        return Problem(self.path, line, column, severity, rule, message)
+        return Problem(self.path, line, column, rule.severity, rule.id, message)
+
+    def at(self, rule: "Rule", line: Optional[int], column: Optional[int], message: str) -> Problem:
+        """A problem of `rule` at a place given directly (a YAML node's mark, a list file's line)."""
+        return Problem(self.path, line, column, rule.severity, rule.id, message)
 
     def line_of(self, keys: Sequence[Key]) -> int:
         return self.source.position(tuple(keys))[0] or 1

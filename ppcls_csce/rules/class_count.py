@@ -13,22 +13,26 @@ def check_class_count(context: Context) -> Iterator[Problem]:
     logit, and a different length fails at the first step or weighs the wrong classes. A class count that is
     not a positive integer is reported too, when the file has a CostSensitiveCE entry."""
     entries = context.csce_entries()
-    if not entries:
+    if not entries and not context.options.csce_planned:
         return
     value, keys = ppconfig.class_num(context.source)
     if value is None:
         return  # no class count to compare with (e.g. a DistillationModel config without Arch.class_num)
     where = dotted(keys)
-    if not params.is_class_count(value):
-        yield context.problem(CLASS_COUNT.id, keys, f"{where} must be a positive integer class count, got {value!r}")
+    why = params.class_count_problem(value)
+    if why is not None:
+        yield context.problem(CLASS_COUNT, keys, f"{where} {why}")
         return
+    if context.options.csce_planned:
+        return  # gen is about to rewrite every num_class_list (and checks the result again)
     for entry in entries:
         counts = entry.value("num_class_list")
         if isinstance(counts, list) and len(counts) != value:
             yield context.problem(
-                CLASS_COUNT.id, entry.keys + ("num_class_list",),
+                CLASS_COUNT, entry.keys + ("num_class_list",),
                 f"{entry.section} {params.LOSS_NAME} num_class_list has {len(counts)} counts but {where} is {value} "
-                f"(line {context.line_of(keys)}): one count per class",
+                f"(line {context.line_of(keys)}): one count per class; csce-config gen --config CFG --class-num K "
+                "--write sets both",
             )
 
 

@@ -34,11 +34,11 @@ def check_train_eval(context: Context) -> Iterator[Problem]:
             shown = "counts" if name == "num_class_list" else f"{name} {mine!r}"
             other = "" if name == "num_class_list" else f" {theirs!r}"
             yield context.problem(
-                TRAIN_EVAL.id, entry.keys + ((name,) if name in entry.values else ()),
+                TRAIN_EVAL, entry.keys + ((name,) if name in entry.values else ()),
                 f"Loss.Eval {params.LOSS_NAME} {shown} differ{'s' if name != 'num_class_list' else ''} from "
                 f"Loss.Train's{other} (line {context.line_of(train.keys + (name,))}): the eval loss would weigh "
                 "classes differently from the trained one",
-                severity=WARNING, at_key=name not in entry.values,
+                at_key=name not in entry.values,
             )
 
 
@@ -51,10 +51,10 @@ def check_drw_in_eval(context: Context) -> Iterator[Problem]:
             for name in params.DRW_PARAMS:
                 if isinstance(entry.values, dict) and name in entry.values:
                     yield context.problem(
-                        DRW_EVAL.id, entry.keys + (name,),
+                        DRW_EVAL, entry.keys + (name,),
                         f"{name} in Loss.Eval: PaddleClas runs the eval loss in training mode, so it would count "
                         "evaluation batches as steps; keep the DRW keys in Loss.Train only",
-                        severity=WARNING, at_key=True,
+                        at_key=True,
                     )
 
 

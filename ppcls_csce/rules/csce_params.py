@@ -34,9 +34,9 @@ def check_csce_params(context: Context) -> Iterator[Problem]:
             issues = list(dict.fromkeys(issues + check_entry(others)))
         for issue in issues:
             if issue.loc:
-                yield context.problem(CSCE_PARAMS.id, entry.keys + tuple(issue.loc), issue.message, at_key=issue.at_key)
+                yield context.problem(CSCE_PARAMS, entry.keys + tuple(issue.loc), issue.message, at_key=issue.at_key)
             else:  # about the entry as a whole (a missing key): point at the loss name
-                yield context.problem(CSCE_PARAMS.id, entry.keys, f"{params.LOSS_NAME}: {issue.message}", at_key=True)
+                yield context.problem(CSCE_PARAMS, entry.keys, f"{params.LOSS_NAME}: {issue.message}", at_key=True)
 
 
 def check_csce_required(context: Context) -> Iterator[Problem]:
@@ -44,7 +44,7 @@ def check_csce_required(context: Context) -> Iterator[Problem]:
     configs must all use it); without the flag such files pass silently, since pre-commit sends every YAML file."""
     if context.options.require_csce and isinstance(context.data, dict) and not context.csce_entries():
         keys = ("Loss", "Train") if isinstance(context.source.get(("Loss",)), dict) else ()
-        yield context.problem(CSCE_REQUIRED.id, keys, f"no {params.LOSS_NAME} entry in any loss list "
+        yield context.problem(CSCE_REQUIRED, keys, f"no {params.LOSS_NAME} entry in any loss list "
                                                       "(--require-csce); csce-config gen --train-list LIST --config "
                                                       f"{context.path} --write adds one", at_key=bool(keys))
 

@@ -168,7 +168,7 @@ def check_eval_names(context: Context) -> Iterator[Problem]:
     for keys, name, at_key, dotted_ok in _checked_sites(context):
         why = name_problem(name, dotted_ok)
         if why is not None:
-            yield context.problem(EVAL_NAME.id, keys, f"{dotted(keys[:-1] if at_key else keys)}: {why}", at_key=at_key)
+            yield context.problem(EVAL_NAME, keys, f"{dotted(keys[:-1] if at_key else keys)}: {why}", at_key=at_key)
 
 
 def check_lookalike_names(context: Context) -> Iterator[Problem]:
@@ -179,8 +179,7 @@ def check_lookalike_names(context: Context) -> Iterator[Problem]:
         if name_problem(name, dotted_ok) is None:  # else eval-name reports it, as an error
             why = lookalike_problem(name)
             if why is not None:
-                yield context.problem(EVAL_LOOKALIKE.id, keys, f"{dotted(keys[:-1] if at_key else keys)}: {why}",
-                                      severity=EVAL_LOOKALIKE.severity, at_key=at_key)
+                yield context.problem(EVAL_LOOKALIKE, keys, f"{dotted(keys[:-1] if at_key else keys)}: {why}", at_key=at_key)
 
 
 def _checked_sites(context: Context) -> Iterator[Tuple[Keys, Any, bool, bool]]:
@@ -204,7 +203,7 @@ def check_eval_expressions(context: Context) -> Iterator[Problem]:
             for keys, text in sites:
                 why = expression_problem(text) if isinstance(text, str) else None
                 if why is not None:
-                    yield context.problem(EVAL_EXPRESSION.id, keys, f"{dotted(keys)}: {why}")
+                    yield context.problem(EVAL_EXPRESSION, keys, f"{dotted(keys)}: {why}")
 
 
 EVAL_NAME = Rule(

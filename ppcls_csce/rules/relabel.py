@@ -11,7 +11,7 @@ def check_relabel(context: Context) -> Iterator[Problem]:
     """With CostSensitiveCE, `DataLoader.Train.dataset.relabel` must not be true: PaddleClas's ImageNetDataset
     maps labels through `enumerate(set(labels))`, in Python set order, not sorted order, so counts listed for
     labels 0..K-1 would belong to other classes. Relabel the list itself to 0..K-1 instead."""
-    if context.csce_entries() and ppconfig.relabels(context.source):
+    if (context.csce_entries() or context.options.csce_planned) and ppconfig.relabels(context.source):
         yield context.problem(
             RELABEL.id, ppconfig.TRAIN_DATASET + ("relabel",),
             f"relabel: True with {params.LOSS_NAME}: PaddleClas relabels in Python set order, not sorted order, so "

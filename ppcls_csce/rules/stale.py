@@ -49,18 +49,18 @@ def train_lists(context: Context) -> Tuple[List[str], bool, Optional[Problem]]:
         real, real_root = os.path.realpath(candidate), os.path.realpath(root)
         if not (_inside(real, real_root) or context.options.allow_outside_data_root):
             return [], False, context.problem(
-                LIST_OUTSIDE.id, keys, f"cls_label_path {label_path!r} resolves to {real!r}, outside the data root "
+                LIST_OUTSIDE, keys, f"cls_label_path {label_path!r} resolves to {real!r}, outside the data root "
                 f"{real_root!r} (--data-root): not read, so num_class_list is not checked against it; pass the "
-                "list with --train-list, or --allow-outside-data-root", severity=LIST_OUTSIDE.severity)
+                "list with --train-list, or --allow-outside-data-root")
         if os.path.isfile(real):
             return [str(candidate)], False, None
         why = "is not a regular file" if os.path.exists(real) else "does not exist"
     except (OSError, ValueError):  # a name the OS cannot even look up (NUL byte, too long)
         why = "cannot be looked up"
     return [], False, context.problem(
-        LIST_MISSING.id, keys, f"cls_label_path {label_path!r} {why} under the data root {str(root) or '.'!r}: "
+        LIST_MISSING, keys, f"cls_label_path {label_path!r} {why} under the data root {str(root) or '.'!r}: "
         "num_class_list is not checked against the train list; run from PaddleClas's working folder, or pass "
-        "--data-root or --train-list", severity=LIST_MISSING.severity)
+        "--data-root or --train-list")
 
 
 def _configured_class_num(context: Context) -> Optional[int]:
@@ -122,7 +122,7 @@ def check_stale_counts(context: Context) -> Iterator[Problem]:
         keys = entry.keys + ("num_class_list",)
         beyond = [label for label in counts.counts if label >= total]
         if beyond:  # only without a configured class count (the scanner reports these lines otherwise)
-            yield context.problem(STALE.id, keys, f"{', '.join(lists)} has labels up to {max(beyond)}, but num_class_list "
+            yield context.problem(STALE, keys, f"{', '.join(lists)} has labels up to {max(beyond)}, but num_class_list "
                                                   f"has {len(written)} counts (classes 0..{len(written) - 1})")
             continue
         expected = counts.num_class_list(total)
@@ -145,7 +145,7 @@ def check_stale_counts(context: Context) -> Iterator[Problem]:
                 context.edits.append(replace_node(node, yaml_int_list(expected), context.source.text))
         at = keys + (differ[0],) if len(written) == total else keys
         yield context.problem(
-            STALE.id, at,
+            STALE, at,
             f"{entry.section} {params.LOSS_NAME} num_class_list is stale: {len(differ)} of {total} classes differ from "
             f"{names}: {shown}{more}. {advice}",
         )

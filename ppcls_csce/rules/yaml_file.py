@@ -15,8 +15,8 @@ def check_duplicate_keys(context: Context) -> Iterator[Problem]:
     """A key repeated in one mapping: PyYAML (and so PaddleClas) silently keeps only the last value, so the
     first one, often the one that was meant, is ignored. Reported at the repeated key."""
     for key_node in iter_duplicate_keys(context.source.root):
-        yield Problem(
-            context.path, key_node.start_mark.line + 1, key_node.start_mark.column + 1, ERROR, DUPLICATE_KEY.id,
+        yield context.at(
+            DUPLICATE_KEY, key_node.start_mark.line + 1, key_node.start_mark.column + 1,
             f"duplicate key {key_node.value!r}: PyYAML silently keeps only its last value in this mapping",
         )
 
@@ -26,12 +26,12 @@ def check_top_level(context: Context) -> Iterator[Problem]:
     or scalar is refused, since `tools/train.py` would fail on it."""
     root = context.source.root
     if root is None:
-        yield Problem(context.path, None, None, ERROR, TOP_LEVEL.id,
-                      "empty YAML document: a PaddleClas config is a mapping (Global:, Arch:, Loss:, ...)")
+        yield context.at(TOP_LEVEL, None, None,
+                         "empty YAML document: a PaddleClas config is a mapping (Global:, Arch:, Loss:, ...)")
     elif not isinstance(context.data, dict):
         kind = "list" if isinstance(context.data, list) else type(context.data).__name__
-        yield Problem(context.path, root.start_mark.line + 1, root.start_mark.column + 1, ERROR, TOP_LEVEL.id,
-                      f"the top level is a {kind}, not a mapping: a PaddleClas config maps section names "
+        yield context.at(TOP_LEVEL, root.start_mark.line + 1, root.start_mark.column + 1,
+                         f"the top level is a {kind}, not a mapping: a PaddleClas config maps section names "
                       "(Global:, Arch:, Loss:, ...) to their settings")
 
 

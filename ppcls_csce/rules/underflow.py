@@ -1,0 +1,56 @@
+"""A gamma so large that the rarest-to-commonest weight underflows float32, the dtype the loss computes in.
+
+A local helper: the loss helper's params module may grow the same check; then this one calls it.
+"""
+
+import math
+from typing import Iterator, List, Optional, Tuple
+
+from .. import params
+from ..report import Problem
+from .base import WARNING, Context, Rule
+
+# log of float32's smallest normal number (2 ** -126, about 1.2e-38): below it a weight is 0 or imprecise.
+LOG_FLOAT32_TINY = -126 * math.log(2.0)
+
+
+def weight_underflow(counts: List[int], gamma: float) -> Optional[Tuple[int, float, float]]:
+    """(class, log10 of its weight, the largest gamma that keeps it a normal float32) when the smallest weight
+    (N_min / N_max) ** gamma is below float32's smallest normal number; computed in logs, so it never underflows."""
+    n_min, n_max = min(counts), max(counts)
+    if n_min == n_max:
+        return None
+    log_ratio = math.log(n_min / n_max)
+    if gamma * log_ratio >= LOG_FLOAT32_TINY:
+        return None
+    return counts.index(n_max), gamma * log_ratio / math.log(10.0), LOG_FLOAT32_TINY / log_ratio
+
+
+def check_weight_underflow(context: Context) -> Iterator[Problem]:
+    """The weights `(N_min / N_c) ** gamma` are float32 in the loss: when gamma makes the commonest class's
+    weight smaller than float32's smallest normal number (about 1.2e-38), it is 0 or imprecise there, and a
+    batch of only that class gives a NaN loss. A warning at gamma, with the largest gamma that is safe."""
+    for entry in context.csce_entries():
+        counts, gamma = entry.value("num_class_list"), entry.value("gamma", params.DEFAULT_GAMMA)
+        try:
+            found = weight_underflow(params.check_num_class_list(counts), params.check_gamma(gamma))
+        except params.ParamError:
+            continue  # csce-params reports it
+        if found is not None:
+            label, log10_weight, safe = found
+            yield context.problem(
+                WEIGHT_UNDERFLOW, entry.keys + (("gamma",) if "gamma" in entry.values else ()),
+                f"gamma {gamma!r} makes the weight of class {label} ({max(counts)} images) about 1e{log10_weight:.0f}, "
+                f"below float32's smallest normal number (1.2e-38): the loss computes in float32, where it is 0 or "
+                f"imprecise, and a batch of only that class gives NaN; use gamma <= {math.floor(safe * 100) / 100:g}",
+                at_key="gamma" not in entry.values,
+            )
+
+
+WEIGHT_UNDERFLOW = Rule(
+    "csce-weight-underflow", WARNING,
+    "A gamma so large that a class weight underflows float32 (NaN on a batch of only that class).",
+    check=check_weight_underflow,
+)
+
+RULES = [WEIGHT_UNDERFLOW]

@@ -1,0 +1,117 @@
+"""Build CostSensitiveCE as PaddleClas's build_loss would: from a config's Loss.Train (after the same rules as
+validate), from a list's counts, or from synthetic long-tailed counts."""
+
+import sys
+import types
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any, Dict, Iterator, List, Optional, Sequence
+
+from .. import params, ppconfig
+from ..checks import load_config, require_clean
+from ..rules import Options
+from ..rules.class_count import CLASS_COUNT
+from ..rules.command import SMOKE_LOSS
+from ..rules.csce_params import CSCE_PARAMS
+from ..rules.loss_shape import LOSS_SHAPE
+from ..rules.relabel import RELABEL
+from ..rules.yaml_file import TOP_LEVEL
+from ..weights import table_from_lists
+
+# What smoke needs of a config before it builds the loss: the rules validate runs on the same keys.
+PRECONDITIONS = (TOP_LEVEL, LOSS_SHAPE, SMOKE_LOSS, CSCE_PARAMS, CLASS_COUNT, RELABEL)
+# The synthetic class profile for --class-num: N_c = round(N_MAX * IMBALANCE ** (-c / (K - 1))), the
+# exponential long-tail profile of CIFAR-LT / ImageNet-LT, imbalance 100.
+SYNTHETIC_N_MAX = 1000
+SYNTHETIC_IMBALANCE = 100.0
+
+
+@dataclass
+class BuiltLoss:
+    """The loss layer and what it was built from."""
+
+    loss: Any  # CostSensitiveCE
+    source: str  # one line: where the counts came from
+    class_num: int  # width of the logits
+    notes: List[str] = field(default_factory=list)
+
+
+@contextmanager
+def _ppcls_loss_standin() -> Iterator[types.ModuleType]:
+    """An empty module under the name `ppcls.loss` for the duration, the previous entry restored after."""
+    name = "ppcls.loss"
+    previous = sys.modules.get(name)
+    module = types.ModuleType(name)
+    sys.modules[name] = module
+    try:
+        yield module
+    finally:
+        if previous is None:
+            sys.modules.pop(name, None)
+        else:
+            sys.modules[name] = previous
+
+
+def loss_namespace() -> Dict[str, Any]:
+    """The names `ppcls_csce.register()` makes resolvable in PaddleClas's `ppcls.loss` namespace.
+
+    register() runs for real against a stand-in `ppcls.loss` module, so smoke resolves a loss name
+    through the very code path a user's training script does, without importing PaddleClas.
+    """
+    import ppcls_csce
+
+    with _ppcls_loss_standin() as module:
+        ppcls_csce.register()
+        return {name: value for name, value in vars(module).items() if not name.startswith("__")}
+
+
+def build_from_config(path: str) -> BuiltLoss:
+    """CombinedLoss's contract: each Loss.Train entry is `Name: {weight, **params}`; weight popped, Name(**params)."""
+    source = load_config(path)
+    require_clean(source, Options(), PRECONDITIONS)  # every problem at once, located, with its rule
+    namespace = loss_namespace()
+    notes: List[str] = []
+    built: Optional[BuiltLoss] = None
+    for keys, name, values in ppconfig.loss_entries(source):
+        if keys[:2] != ("Loss", "Train"):
+            continue
+        where = f"Loss.Train[{keys[2]}] {name}"
+        if name != params.LOSS_NAME:
+            notes.append(f"{where}: skipped (smoke checks {params.LOSS_NAME} only)")
+            continue
+        kwargs = {key: value for key, value in values.items() if key != params.COMBINING_WEIGHT}  # popped, as PaddleClas does
+        layer = namespace[name](**kwargs)
+        if built is not None:
+            notes.append(f"{where}: built, not run (smoke runs the first {name})")
+            continue
+        built = BuiltLoss(layer, f"{name} from {path} Loss.Train[{keys[2]}] (weight popped, the name resolved "
+                                 "as ppcls_csce.register() makes it resolvable)", layer.num_classes)
+    assert built is not None  # smoke-loss passed
+    built.notes = notes
+    return built
+
+
+def synthetic_counts(class_num: int) -> List[int]:
+    """A long-tailed profile for --class-num: imbalance 100 from N_max 1000 down, exponential."""
+    steps = max(class_num - 1, 1)
+    return [max(1, round(SYNTHETIC_N_MAX * SYNTHETIC_IMBALANCE ** (-c / steps))) for c in range(class_num)]
+
+
+def build_from_counts(counts: Sequence[int], source: str) -> BuiltLoss:
+    namespace = loss_namespace()
+    layer = namespace[params.LOSS_NAME](num_class_list=list(counts), gamma=params.DEFAULT_GAMMA)
+    return BuiltLoss(layer, source, layer.num_classes)
+
+
+def build_loss(config: Optional[str], class_num: Optional[int], train_list: Optional[str], delimiter: str = " ") -> BuiltLoss:
+    if config is not None:
+        return build_from_config(config)
+    if train_list is not None:
+        table = table_from_lists([train_list], delimiter, None, params.DEFAULT_GAMMA)
+        return build_from_counts(table.num_class_list, f"{params.LOSS_NAME} with counts from {train_list} ({table.summary()})")
+    assert class_num is not None
+    return build_from_counts(
+        synthetic_counts(class_num),
+        f"{params.LOSS_NAME} with synthetic long-tailed counts N_c = round({SYNTHETIC_N_MAX} * "
+        f"{SYNTHETIC_IMBALANCE:g}^(-c/(K-1))) (imbalance {SYNTHETIC_IMBALANCE:g}), gamma {params.DEFAULT_GAMMA:g}",
+    )
