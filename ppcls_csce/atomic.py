@@ -36,7 +36,10 @@ class WriteError(CsceError):
     def __init__(self, path: PathLike, reason: str) -> None:
         self.path = os.fspath(path)
         self.reason = reason
-        super().__init__(f"{self.path}: error: {reason} [{RULE}]")
+        super().__init__(reason, path=self.path, rule=RULE)
+
+    def __str__(self) -> str:
+        return self.problems[0].as_text()
 
 
 def write_output(target: PathLike, data: bytes) -> str:

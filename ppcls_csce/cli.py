@@ -12,8 +12,11 @@ import click
 from . import __version__
 from .atomic import STDOUT, write_output
 from .errors import INPUT_RULE, CsceError, ProblemsError
-from .params import DEFAULT_GAMMA, ParamError, check_gamma
+from .params import DEFAULT_GAMMA, MAX_CLASSES, ParamError, check_gamma
 from .report import ERROR, Problem, escape_text, format_text
+
+# A class count on the command line: 1 .. params.MAX_CLASSES (a larger one would build lists that long).
+CLASS_COUNT = click.IntRange(min=1, max=MAX_CLASSES)
 
 # The order a user meets the commands in (click would sort them by name).
 WORKFLOW = ("stats", "gen", "install", "validate", "smoke", "uninstall")
@@ -118,7 +121,7 @@ def _delimiter(value: Optional[str]) -> Optional[str]:
 @click.option("--delimiter", default=None,
               help="Field delimiter of the list (default: the config's DataLoader.Train.dataset.delimiter, else one "
                    "space). Use '\\t' for a tab.")
-@click.option("--class-num", type=click.IntRange(min=1), default=None,
+@click.option("--class-num", type=CLASS_COUNT, default=None,
               help="Number of classes K (default: the config's Arch.class_num, else max label + 1). With --config, "
                    "Arch.class_num (or Arch.Head.class_num) is set to K too.")
 @click.option("--config", type=click.Path(dir_okay=False), default=None,
@@ -165,7 +168,7 @@ def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optiona
 @_TRAIN_LIST
 @_STATS_GAMMA
 @_DELIMITER
-@click.option("--class-num", type=click.IntRange(min=1), default=None, help="Number of classes K (default: max label + 1).")
+@click.option("--class-num", type=CLASS_COUNT, default=None, help="Number of classes K (default: max label + 1).")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True,
               help="The table as text or JSON, on stdout.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Also write a PNG bar chart (needs matplotlib).")
@@ -217,7 +220,7 @@ def uninstall_command(paddleclas: str) -> None:
 @click.option("--config", type=click.Path(dir_okay=False), default=None,
               help="A PaddleClas config: the loss is built from its Loss.Train. Exactly one of --config, --class-num, "
                    "--train-list is needed.")
-@click.option("--class-num", type=click.IntRange(min=1), default=None,
+@click.option("--class-num", type=CLASS_COUNT, default=None,
               help="K classes with synthetic long-tailed counts (imbalance 100), gamma 1.0.")
 @click.option("--train-list", type=click.Path(dir_okay=False), default=None,
               help="A PaddleClas list file: counts from it, gamma 1.0.")

@@ -109,13 +109,14 @@ def _where(source: YamlSource, keys: Keys) -> str:
 def _lists_of(source: YamlSource, train_lists: Sequence[str], data_root: Optional[str]) -> Tuple[List[str], List[Problem]]:
     """The lists to count: --train-list, else the config's cls_label_path (as validate finds it)."""
     context = Context(source, Options(data_root=data_root))
-    configured, _ = config_train_lists(context)
+    configured, _, unread = config_train_lists(context)
     if not train_lists:
         if not configured:
             keys = ppconfig.TRAIN_DATASET + ("cls_label_path",)
+            why = f" ({unread.message})" if unread is not None else ""
             raise ProblemsError([context.problem(INPUT, keys,
                                                  "no --train-list, and the config's cls_label_path names no file "
-                                                 f"under --data-root {data_root or '.'}: give --train-list LIST")])
+                                                 f"under --data-root {data_root or '.'}{why}: give --train-list LIST")])
         return configured, [note(f"counting {configured[0]}, the config's cls_label_path")]
     notes = []
     if configured and [Path(path).resolve() for path in train_lists] != [Path(configured[0]).resolve()]:

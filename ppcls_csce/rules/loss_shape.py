@@ -18,7 +18,7 @@ def check_loss_shape(context: Context) -> Iterator[Problem]:
     pops `weight` (a KeyError or TypeError at train time otherwise) and scales the loss by it. The
     CostSensitiveCE entry's weight is checked by csce-params, with the other parameters."""
     data = context.data
-    rule = LOSS_SHAPE.id
+    rule = LOSS_SHAPE
     if isinstance(data, dict) and "Loss" in data and not isinstance(data["Loss"], dict):
         yield context.problem(rule, ("Loss",), "Loss must be a mapping of sections (Train:, Eval:) to lists of "
                                                "losses")

@@ -13,7 +13,7 @@ def check_relabel(context: Context) -> Iterator[Problem]:
     labels 0..K-1 would belong to other classes. Relabel the list itself to 0..K-1 instead."""
     if (context.csce_entries() or context.options.csce_planned) and ppconfig.relabels(context.source):
         yield context.problem(
-            RELABEL.id, ppconfig.TRAIN_DATASET + ("relabel",),
+            RELABEL, ppconfig.TRAIN_DATASET + ("relabel",),
             f"relabel: True with {params.LOSS_NAME}: PaddleClas relabels in Python set order, not sorted order, so "
             "num_class_list would not line up with the classes; relabel the list to 0..K-1 and set relabel: False",
         )
