@@ -21,6 +21,7 @@ text of params.py, so this module imports only paddle, numpy, the standard libra
 """
 
 import logging
+import sys
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 import paddle
@@ -45,12 +46,12 @@ _LOW_PRECISION = ("float16", "bfloat16")
 
 
 def _log_once(message: str) -> None:
-    """Into PaddleClas's log when it is there (rank 0 only, like its own lines), else Python logging (stderr)."""
+    """Into PaddleClas's log when PaddleClas has loaded its logger (rank 0 only, like its own lines), else
+    Python logging (stderr). Looked up, not imported: this file runs without PaddleClas too."""
+    logger = sys.modules.get("ppcls.utils.logger")
     try:
-        from ppcls.utils import logger
-
-        logger.warning(message)
-    except Exception:  # no PaddleClas, or its logger not initialised yet
+        logger.warning(message)  # type: ignore[union-attr]
+    except Exception:  # no PaddleClas, or its logger not initialised (its warning() then raises)
         logging.getLogger(__name__).warning(message)
 
 

@@ -287,6 +287,14 @@ def weights_underflow(num_class_list: "list[int]", gamma: float) -> "list[int]":
             if struct.unpack("f", struct.pack("f", weight))[0] == 0.0]
 
 
+def underflow_gamma(num_class_list: "list[int]") -> "float | None":
+    """The gamma above which the rarest-to-largest weight (N_min / N_max) ** gamma falls below float32's smallest
+    positive value 2 ** -149; None when every class has the same count (all weights are 1)."""
+    counts = check_num_class_list(num_class_list)
+    ratio = max(counts) / min(counts)
+    return 149 * math.log(2.0) / math.log(ratio) if ratio > 1 else None
+
+
 def epoch_iterations(images: int, batch_size: int, world_size: int = 1) -> Tuple[int, int]:
     """Loss calls per epoch with PaddleClas's DistributedBatchSampler: (with drop_last, without).
 
