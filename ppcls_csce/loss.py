@@ -22,7 +22,7 @@ text of params.py, so this module imports only paddle, numpy, the standard libra
 
 import logging
 import sys
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import paddle
 import paddle.nn as nn
@@ -70,14 +70,15 @@ class _CountLoss(nn.Layer):
         spec = LOSSES[self.NAME]
         if isinstance(num_class_list, (list, tuple)):
             # PyYAML leaves quoted or '1e3'-style numbers as strings; the checks then say what is wrong.
-            num_class_list = [coerce_number(count) for count in num_class_list]
+            num_class_list = [coerce_number(count) for count in num_class_list]  # type: ignore[misc]
         self.num_class_list = check_num_class_list(num_class_list)
         setattr(self, spec.strength, spec.rule(coerce_number(strength)))
         self.strength = spec.strength
         self.epsilon = check_epsilon(coerce_number(epsilon))
         self.reduction = check_reduction(reduction)
         drw = check_drw(coerce_number(drw_start_epoch), coerce_number(iters_per_epoch))
-        self.drw_start_epoch, self.iters_per_epoch = drw if drw is not None else (None, None)
+        self.drw_start_epoch: Optional[int] = drw[0] if drw is not None else None
+        self.iters_per_epoch: Optional[int] = drw[1] if drw is not None else None
         # The configured loss starts after this many training-mode forward calls (0: from the first one).
         self.switch_step = (drw[0] - 1) * drw[1] if drw is not None else 0
         self.num_classes = len(self.num_class_list)
@@ -99,7 +100,7 @@ class _CountLoss(nn.Layer):
             f"reduction={self.reduction}" + (drw if self.drw_start_epoch is not None else "")
         )
 
-    def _vector(self, dtype: str, neutral: float) -> paddle.Tensor:
+    def _vector(self, dtype: Any, neutral: float) -> paddle.Tensor:
         """The per-class vector for this call; `neutral` everywhere before the DRW switch (a tensor select, no sync)."""
         vector = getattr(self, self._VECTOR)
         if self.drw_start_epoch is not None:
@@ -107,17 +108,18 @@ class _CountLoss(nn.Layer):
         return vector.astype(dtype)
 
     def _check_first_call(self, batch_size: int) -> None:
-        """Once per run: say when the run's epoch length moves the DRW switch, and when the counter does not start at 0."""
+        """Once per run, with DRW: say when the counter does not start at 0, and when the run's epoch length moves the switch."""
         self._first_call_checked = True
+        if self.drw_start_epoch is None or self.iters_per_epoch is None:
+            return  # without DRW neither the counter nor the epoch length changes anything
         step = int(self.train_steps.item())
         if step != 0:
-            _log_once(resume_message(self.NAME, step, self.switch_step if self.drw_start_epoch is not None else None))
-        if self.drw_start_epoch is not None and self.iters_per_epoch is not None:
-            world_size = max(1, int(paddle.distributed.get_world_size()))
-            message = drw_drift_message(self.NAME, self.drw_start_epoch, self.iters_per_epoch,
-                                        sum(self.num_class_list), batch_size, world_size)
-            if message is not None:
-                _log_once(message)
+            _log_once(resume_message(self.NAME, step, self.switch_step))
+        world_size = max(1, int(paddle.distributed.get_world_size()))
+        message = drw_drift_message(self.NAME, self.drw_start_epoch, self.iters_per_epoch,
+                                    sum(self.num_class_list), batch_size, world_size)
+        if message is not None:
+            _log_once(message)
 
     def _labels(self, label: paddle.Tensor, num_classes: int) -> Tuple[paddle.Tensor, bool, Optional[List[int]]]:
         """(label, is a probability label, the shape `none` gives back) after checking the label's shape."""
@@ -132,7 +134,7 @@ class _CountLoss(nn.Layer):
             raise ValueError(f"{self.NAME}: an integer label must be [N] or [N, 1], got shape {list(label.shape)}")
         return label.reshape([-1]), False, list(label.shape)
 
-    def _target(self, label: paddle.Tensor, soft: bool, num_classes: int, dtype: str) -> Optional[paddle.Tensor]:
+    def _target(self, label: paddle.Tensor, soft: bool, num_classes: int, dtype: Any) -> Optional[paddle.Tensor]:
         """The [N, C] target distribution, smoothed; None for hard labels without smoothing (the fast path)."""
         if not soft and self.epsilon is None:
             return None

@@ -10,7 +10,10 @@ import math
 import numbers
 import re
 import struct
-from typing import Callable, Dict, List, NamedTuple, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Callable, Dict, NamedTuple, Optional, Tuple
+
+if TYPE_CHECKING:  # TypeGuard is Python 3.10+; the installed copy may run on an older Python
+    from typing import TypeGuard
 
 LOSS_NAME = "CostSensitiveCE"  # the seed's loss; LOSSES below describes all three
 LOSS_KEY = "CS_CELoss"
@@ -24,7 +27,6 @@ DEFAULT_BETA = 0.9999
 DEFAULT_TAU = 1.0
 # Keys of a `- CostSensitiveCE: {...}` entry; PaddleClas pops `weight`, the rest go to the constructor.
 COMBINING_WEIGHT = "weight"
-LOSS_PARAMS = ("num_class_list", "gamma", "epsilon", "reduction", "drw_start_epoch", "iters_per_epoch")
 DRW_PARAMS = ("drw_start_epoch", "iters_per_epoch")
 
 
@@ -36,12 +38,12 @@ class ParamError(ValueError):
         self.loc = tuple(loc)
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> "TypeGuard[int]":
     # the `type is int` shortcut keeps 100,000-class lists fast; numbers.Integral admits numpy integers
     return type(value) is int or (isinstance(value, numbers.Integral) and not isinstance(value, bool))
 
 
-def _is_real(value: object) -> bool:
+def _is_real(value: object) -> "TypeGuard[float]":
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -153,10 +155,12 @@ def check_drw(drw_start_epoch: object, iters_per_epoch: object) -> "tuple[int, i
         raise ParamError(
             f"deferred re-weighting needs both drw_start_epoch and iters_per_epoch; {missing} is missing"
         )
+    checked = []
     for name, value in (("drw_start_epoch", drw_start_epoch), ("iters_per_epoch", iters_per_epoch)):
         if not _is_int(value) or value < 1:
             raise ParamError(f"{name} must be an integer >= 1, got {value!r}", (name,))
-    return int(drw_start_epoch), int(iters_per_epoch)
+        checked.append(int(value))
+    return checked[0], checked[1]
 
 
 def check_tau(value: object) -> float:
@@ -244,7 +248,7 @@ LOSSES: Dict[str, LossSpec] = {
                  False, "loss_i = CE(z_i + tau * log(N_c), y_i); mean is the plain mean"),
     )
 }
-LOSS_PARAMS = LOSSES[LOSS_NAME].params
+LOSS_PARAMS: Tuple[str, ...] = LOSSES[LOSS_NAME].params  # CostSensitiveCE's, as before
 
 
 def loss_spec(name: str) -> LossSpec:
@@ -325,11 +329,11 @@ def drw_drift_message(name: str, drw_start_epoch: int, iters_per_epoch: int, ima
     )
 
 
-def resume_message(name: str, step: int, switch_step: Optional[int]) -> str:
-    """What the loss logs when its step counter does not start at 0 (loaded with a checkpoint or pretrained model)."""
-    if switch_step is None:
-        phase = "this loss has no DRW switch, so the counter changes nothing"
-    elif step >= switch_step:
+def resume_message(name: str, step: int, switch_step: int) -> str:
+    """What a DRW loss logs when its step counter does not start at 0 (loaded with a checkpoint or pretrained model).
+
+    Without DRW the counter changes nothing, so the loss says nothing then."""
+    if step >= switch_step:
         phase = f"past the DRW switch at step {switch_step}: no plain cross-entropy phase in this run"
     else:
         phase = f"the DRW switch comes after {switch_step - step} more steps, not {switch_step}"

@@ -7,7 +7,7 @@ validate ask `params.entry_is_valid` first and import this module (pydantic: ~0.
 """
 
 from dataclasses import dataclass
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Type, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 from typing_extensions import Annotated
@@ -50,7 +50,7 @@ class BalancedSoftmaxCEParams(_LossParams):
     tau: Annotated[float, BeforeValidator(params.check_tau)] = params.DEFAULT_TAU
 
 
-MODELS = {
+MODELS: Dict[str, Type[_LossParams]] = {
     params.LOSS_NAME: CostSensitiveCEParams,
     params.CLASS_BALANCED_NAME: ClassBalancedCEParams,
     params.BALANCED_SOFTMAX_NAME: BalancedSoftmaxCEParams,
@@ -66,7 +66,7 @@ class ParamIssue:
     at_key: bool = False  # point at the key itself (unknown key), not its value
 
 
-def _issue_from_error(error: dict, name: str) -> ParamIssue:
+def _issue_from_error(error: Any, name: str) -> ParamIssue:
     loc: Loc = tuple(error.get("loc", ()))
     kind = error.get("type")
     if kind == "extra_forbidden":

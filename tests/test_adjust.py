@@ -6,7 +6,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, Dict, Iterator
+from typing import Dict, Iterator
 
 import numpy as np
 import pytest
@@ -138,7 +138,7 @@ def test_cli_adjust(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     out = tmp_path / "out.pdparams"
     args = ["adjust", "--model", str(model), "--train-list", str(train_list), "--tau", "1.0", "-o", str(out)]
     assert main(args) == 0
-    assert f"adjusted fc.bias by -1 * log(n_c / N) (6 classes, 673 samples" in capsys.readouterr().err
+    assert "adjusted fc.bias by -1 * log(n_c / N) (6 classes, 673 samples" in capsys.readouterr().err
     import paddle
 
     prior = np.asarray(COUNTS) / sum(COUNTS)

@@ -681,3 +681,8 @@ def test_a_counter_loaded_from_a_checkpoint_is_logged_once(cls: type, tmp_path: 
     fresh = cls(COUNTS, drw_start_epoch=2, iters_per_epoch=36)
     fresh.set_state_dict({k[len("loss_func.0."):]: v for k, v in fixed.items() if k.startswith("loss_func.0.")})
     assert fresh.train_steps.item() == 0
+    # without DRW the counter changes nothing: a resumed plain loss says nothing
+    plain = cls(COUNTS)
+    plain.set_state_dict({"train_steps": state["loss_func.0.train_steps"]})
+    _train(plain, 16, 2)
+    assert len(recorder.lines) == 1

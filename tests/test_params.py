@@ -186,4 +186,3 @@ def test_epoch_iterations_and_the_drift_message():
 def test_resume_message_says_where_the_run_stands():
     assert "past the DRW switch at step 8" in params.resume_message("CostSensitiveCE", 9, 8)
     assert "comes after 3 more steps, not 8" in params.resume_message("CostSensitiveCE", 5, 8)
-    assert "no DRW switch" in params.resume_message("BalancedSoftmaxCE", 5, None)
