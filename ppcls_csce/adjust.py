@@ -20,6 +20,8 @@ from .atomic import write_atomic
 from .errors import CsceError
 from .params import ParamError, check_num_class_list, check_tau
 
+RULE = "adjust"  # the [id] at the end of every refusal
+
 
 def _shape(value: Any) -> Tuple[int, ...]:
     return tuple(int(size) for size in getattr(value, "shape", ()))
@@ -100,27 +102,37 @@ def adjust_state(state_dict: Dict[str, Any], counts: Sequence[int], tau: float =
 
 def adjust_file(model_path: str, counts: Sequence[int], tau: float, out_path: str,
                 param_name: Optional[str] = None) -> str:
-    """Adjust the .pdparams at `model_path` into `out_path` (atomically; the input never changes); the bias's name."""
+    """Adjust the .pdparams at `model_path` into `out_path` (atomically; the input never changes); the bias's name.
+
+    Every refusal is one line, `MODEL: error: what is wrong [adjust]`, and nothing is written."""
+    def refuse(path: str, message: str) -> CsceError:
+        return CsceError(f"{path}: error: {message} [{RULE}]")
+
     if model_path.endswith((".pdiparams", ".pdmodel")):
-        raise CsceError(f"{model_path}: an exported inference model is not supported (its parameters have generated "
-                        "names in a static program); adjust the training .pdparams, then export again")
+        raise refuse(model_path, "an exported inference model is not supported (its parameters have generated names "
+                                 "in a static program); adjust the training .pdparams, then export again")
     if not os.path.isfile(model_path):
-        raise CsceError(f"{model_path}: no such file" + ("" if model_path.endswith(".pdparams") else
-                                                         " (PaddleClas saves models as NAME.pdparams)"))
-    if os.path.exists(out_path) and os.path.samefile(model_path, out_path) or \
-            os.path.realpath(out_path) == os.path.realpath(model_path):
-        raise CsceError(f"{out_path}: the output must not be the input model (it is never changed); "
-                        "give another -o")
+        raise refuse(model_path, "no such file" + ("" if model_path.endswith(".pdparams") else
+                                                   " (PaddleClas saves models as NAME.pdparams)"))
+    if os.path.realpath(out_path) == os.path.realpath(model_path) or \
+            (os.path.exists(out_path) and os.path.samefile(model_path, out_path)):
+        raise refuse(out_path, "the output must not be the input model (it is never changed); give another -o")
+    folder = os.path.dirname(os.path.realpath(out_path))
+    if not os.path.isdir(folder):
+        raise refuse(out_path, f"cannot write: the folder {folder} does not exist")
     import paddle
 
     try:
         state = paddle.load(model_path)
     except Exception as error:  # paddle raises many kinds for a file that is not a saved state dict
-        raise CsceError(f"{model_path}: cannot be read by paddle.load ({type(error).__name__}: "
-                        f"{str(error).splitlines()[0] if str(error) else ''})") from None
+        first = str(error).splitlines()[0] if str(error) else ""
+        raise refuse(model_path, f"cannot be read by paddle.load ({type(error).__name__}: {first})") from None
     if not isinstance(state, dict):
-        raise CsceError(f"{model_path}: not a state dict (paddle.load gave a {type(state).__name__})")
-    new_state, name = adjust_state(state, counts, tau, param_name)
+        raise refuse(model_path, f"not a state dict (paddle.load gave a {type(state).__name__})")
+    try:
+        new_state, name = adjust_state(state, counts, tau, param_name)
+    except CsceError as error:
+        raise refuse(model_path, str(error)) from None
     buffer = io.BytesIO()
     paddle.save(new_state, buffer)
     write_atomic(out_path, buffer.getvalue())

@@ -262,8 +262,12 @@ def adjust_command(model: str, train_lists: Tuple[str, ...], delimiter: Optional
     from .weights import table_from_lists
 
     table = table_from_lists(list(train_lists), _delimiter(delimiter) or " ")
+    import warnings
+
     try:
-        import paddle  # noqa: F401
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="No ccache found")  # paddle's import-time noise
+            import paddle  # noqa: F401
     except ImportError as error:
         raise CsceError(f"adjust needs paddle ({error}); pip install 'ppcls-csce[paddle]'") from None
     from .adjust import adjust_file

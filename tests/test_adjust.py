@@ -120,10 +120,13 @@ def test_adjust_file_writes_out_and_never_the_input(tmp_path: Path) -> None:
         with pytest.raises(CsceError, match="must not be the input model"):
             adjust_file(str(model), COUNTS, 1.0, str(target))
     assert model.read_bytes() == original
-    with pytest.raises(CsceError, match="no such file"):
+    with pytest.raises(CsceError, match=r"missing\.pdparams: error: no such file \[adjust\]"):
         adjust_file(str(tmp_path / "missing.pdparams"), COUNTS, 1.0, str(out))
     with pytest.raises(CsceError, match="an exported inference model is not supported"):
         adjust_file(str(tmp_path / "inference.pdiparams"), COUNTS, 1.0, str(out))
+    with pytest.raises(CsceError, match="cannot write: the folder .*nowhere does not exist"):
+        adjust_file(str(model), COUNTS, 1.0, str(tmp_path / "nowhere" / "out.pdparams"))
+    assert not (tmp_path / "nowhere").exists()
     junk = tmp_path / "junk.pdparams"
     junk.write_bytes(b"not a model")
     with pytest.raises(CsceError, match="cannot be read by paddle.load"):
