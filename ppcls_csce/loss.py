@@ -73,7 +73,7 @@ class _CountLoss(nn.Layer):
             num_class_list = [coerce_number(count) for count in num_class_list]  # type: ignore[misc]
         self.num_class_list = check_num_class_list(num_class_list)
         setattr(self, spec.strength, spec.rule(coerce_number(strength)))
-        self.strength = spec.strength
+        self.strength_name = spec.strength  # gamma, beta or tau: the attribute holding the formula's parameter
         self.epsilon = check_epsilon(coerce_number(epsilon))
         self.reduction = check_reduction(reduction)
         drw = check_drw(coerce_number(drw_start_epoch), coerce_number(iters_per_epoch))
@@ -95,10 +95,9 @@ class _CountLoss(nn.Layer):
 
     def extra_repr(self) -> str:
         drw = f", drw_start_epoch={self.drw_start_epoch}, iters_per_epoch={self.iters_per_epoch}"
-        return (
-            f"num_classes={self.num_classes}, {self.strength}={getattr(self, self.strength)}, epsilon={self.epsilon}, "
-            f"reduction={self.reduction}" + (drw if self.drw_start_epoch is not None else "")
-        )
+        strength = f"{self.strength_name}={getattr(self, self.strength_name)}"
+        return (f"num_classes={self.num_classes}, {strength}, epsilon={self.epsilon}, reduction={self.reduction}"
+                + (drw if self.drw_start_epoch is not None else ""))
 
     def _vector(self, dtype: Any, neutral: float) -> paddle.Tensor:
         """The per-class vector for this call; `neutral` everywhere before the DRW switch (a tensor select, no sync)."""
