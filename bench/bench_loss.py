@@ -1,7 +1,7 @@
-"""CostSensitiveCE forward + backward against what a PaddleClas user runs otherwise, on the CPU (and the GPU).
+"""CostSensitiveCE, ClassBalancedCE and BalancedSoftmaxCE forward + backward against what a PaddleClas user runs otherwise, on the CPU (and the GPU).
 
-Hard labels against plain unweighted F.cross_entropy (the issue's target: at most 10% overhead at
-N = 4096, C = 1000) and against Paddle's own F.cross_entropy(weight=w); mixup probabilities against
+Hard labels against plain unweighted F.cross_entropy (the issues' target, for each of the three losses:
+at most 10% overhead at N = 4096, C = 1000) and against Paddle's own F.cross_entropy(weight=w); mixup probabilities against
 F.cross_entropy(soft_label=True); label smoothing against PaddleClas's CELoss(epsilon) computation
 (log_softmax, very slow on paddle's CPU build). Candidates run interleaved, each timing is the median
 of the repeats, and the ratio is taken within this one run. The machine's other load shows in the
@@ -20,7 +20,7 @@ import numpy as np
 import paddle
 import paddle.nn.functional as F
 
-from ppcls_csce.loss import CostSensitiveCE
+from ppcls_csce.loss import BalancedSoftmaxCE, ClassBalancedCE, CostSensitiveCE
 
 NUM_CLASSES = 1000
 
@@ -36,7 +36,10 @@ def _celoss_smoothing(logits: paddle.Tensor, label: paddle.Tensor, epsilon: floa
     return paddle.sum(-F.log_softmax(logits, axis=-1) * target, axis=-1).mean()
 
 
-def _cases(n: int) -> List[Tuple[str, Callable[[], paddle.Tensor], Callable[[], paddle.Tensor], paddle.Tensor]]:
+Case = Tuple[str, str, Callable[[], paddle.Tensor], Callable[[], paddle.Tensor], paddle.Tensor]
+
+
+def _cases(n: int) -> List[Case]:
     rng = np.random.default_rng(0)
     logits = paddle.to_tensor(rng.normal(size=(n, NUM_CLASSES)).astype("float32"), stop_gradient=False)
     hard = paddle.to_tensor(rng.integers(0, NUM_CLASSES, size=(n, 1)).astype("int64"))
@@ -47,22 +50,31 @@ def _cases(n: int) -> List[Tuple[str, Callable[[], paddle.Tensor], Callable[[], 
     soft = paddle.to_tensor(probs)
     cs_ce = CostSensitiveCE(_counts(NUM_CLASSES), gamma=1.0)
     cs_ce_smooth = CostSensitiveCE(_counts(NUM_CLASSES), gamma=1.0, epsilon=0.1)
+    class_balanced = ClassBalancedCE(_counts(NUM_CLASSES), beta=0.9999)
+    balanced_softmax = BalancedSoftmaxCE(_counts(NUM_CLASSES), tau=1.0)
     weight = cs_ce.class_weight.astype("float32")
+    plain = lambda: F.cross_entropy(logits, hard)  # noqa: E731
     return [
-        ("hard labels", lambda: cs_ce(logits, hard)["CS_CELoss"], lambda: F.cross_entropy(logits, hard), logits),
+        ("CostSensitiveCE", "hard labels", lambda: cs_ce(logits, hard)["CS_CELoss"], plain, logits),
+        ("ClassBalancedCE", "hard labels", lambda: class_balanced(logits, hard)["ClassBalancedCELoss"], plain, logits),
+        ("BalancedSoftmaxCE", "hard labels", lambda: balanced_softmax(logits, hard)["BalancedSoftmaxCELoss"], plain,
+         logits),
         (
+            "CostSensitiveCE",
             "hard labels (weighted baseline)",
             lambda: cs_ce(logits, hard)["CS_CELoss"],
             lambda: F.cross_entropy(logits, hard, weight=weight),
             logits,
         ),
         (
+            "CostSensitiveCE",
             "mixup probabilities",
             lambda: cs_ce(logits, soft)["CS_CELoss"],
             lambda: F.cross_entropy(logits, soft, soft_label=True),
             logits,
         ),
         (
+            "CostSensitiveCE",
             "hard labels, epsilon 0.1",
             lambda: cs_ce_smooth(logits, hard)["CS_CELoss"],
             lambda: _celoss_smoothing(logits, hard, 0.1),
@@ -95,7 +107,7 @@ def _step(loss_fn: Callable[[], paddle.Tensor], logits: paddle.Tensor) -> float:
 def measure(n: int, repeats: int, budget_s: float) -> List[Dict[str, object]]:
     """Median step times; a case whose warm-up is slow gets fewer repeats (at least 7) to fit `budget_s`."""
     rows = []
-    for name, ours, baseline, logits in _cases(n):
+    for loss, name, ours, baseline, logits in _cases(n):
         # Warm-up: the first calls in a process (kernel selection, thread pools) are far off the steady state.
         started, steps, warm = time.perf_counter(), 0, 0.0
         while steps < 10 or time.perf_counter() - started < 1.0:
@@ -111,7 +123,7 @@ def measure(n: int, repeats: int, budget_s: float) -> List[Dict[str, object]]:
         ours_ms = statistics.median(times["ours"]) * 1e3
         base_ms = statistics.median(times["baseline"]) * 1e3
         rows.append(
-            {"case": name, "n": n, "repeats": repeats, "ours_ms": ours_ms, "base_ms": base_ms, "ratio": ours_ms / base_ms}
+            {"loss": loss, "case": name, "n": n, "repeats": repeats, "ours_ms": ours_ms, "base_ms": base_ms, "ratio": ours_ms / base_ms}
         )
     return rows
 
@@ -127,11 +139,11 @@ _BASELINES = {
 def report(quick: bool = False) -> str:
     sizes, repeats, budget_s = ([256, 1024], 20, 3.0) if quick else ([256, 4096], 200, 20.0)
     lines = [
-        f"### CostSensitiveCE forward + backward vs plain cross-entropy (C = {NUM_CLASSES}, median of "
+        f"### The losses' forward + backward vs plain cross-entropy (C = {NUM_CLASSES}, median of "
         "interleaved repeats; target: hard labels <= 1.10 at N = 4096 on the CPU)",
         "",
-        "| device | labels | N | repeats | CostSensitiveCE ms | baseline | baseline ms | ratio |",
-        "|---|---|---:|---:|---:|---|---:|---:|",
+        "| device | loss | labels | N | repeats | loss ms | baseline | baseline ms | ratio |",
+        "|---|---|---|---:|---:|---:|---|---:|---:|",
     ]
     previous = paddle.get_device()
     try:
@@ -140,7 +152,7 @@ def report(quick: bool = False) -> str:
             for n in sizes:
                 for row in measure(n, repeats, budget_s):
                     lines.append(
-                        f"| {device} | {row['case']} | {row['n']} | {row['repeats']} | {row['ours_ms']:.2f} | "
+                        f"| {device} | {row['loss']} | {row['case']} | {row['n']} | {row['repeats']} | {row['ours_ms']:.2f} | "
                         f"{_BASELINES[str(row['case'])]} | {row['base_ms']:.2f} | {row['ratio']:.2f} |"
                     )
     finally:

@@ -4,7 +4,7 @@ __version__ = "0.1.0"
 
 
 def register() -> None:
-    """Make `CostSensitiveCE` resolvable by PaddleClas's build_loss in this process.
+    """Make `CostSensitiveCE`, `ClassBalancedCE` and `BalancedSoftmaxCE` resolvable by PaddleClas's build_loss in this process.
 
     CombinedLoss looks loss names up with `eval(name)` in the `ppcls.loss` module's globals, so setting
     the class as an attribute of that module is enough. For users who start training from their own
@@ -19,6 +19,7 @@ def register() -> None:
             f"ppcls_csce.register(): cannot import PaddleClas's ppcls.loss ({error}); run from a PaddleClas "
             "checkout or put it on sys.path (the `paddleclas` wheel has no ppcls.loss)"
         ) from error
-    from .loss import CostSensitiveCE
+    from .loss import BalancedSoftmaxCE, ClassBalancedCE, CostSensitiveCE
 
-    setattr(module, CostSensitiveCE.__name__, CostSensitiveCE)
+    for loss in (CostSensitiveCE, ClassBalancedCE, BalancedSoftmaxCE):
+        setattr(module, loss.__name__, loss)

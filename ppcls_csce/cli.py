@@ -294,6 +294,54 @@ def validate_command(ctx: click.Context, files: Tuple[str, ...], train_lists: Tu
     ctx.exit(exit_code(results, strict))
 
 
+# --- adjust (owned by the loss side: ppcls_csce/adjust.py) ---
+
+
+def _tau(ctx: click.Context, param: click.Parameter, value: float) -> float:
+    from .params import check_tau
+
+    try:
+        return check_tau(value)
+    except ParamError as error:
+        raise click.BadParameter(str(error)) from None
+
+
+@cli.command("adjust")
+@click.option("--model", required=True, type=click.Path(dir_okay=False),
+              help="A .pdparams that tools/train.py saved (best_model.pdparams, epoch_N.pdparams).")
+@_TRAIN_LIST
+@_DELIMITER
+@click.option("--tau", type=float, default=1.0, show_default=True, callback=_tau,
+              help="Scale of the adjustment: the bias minus tau * log(n_c / N); 0 changes nothing.")
+@click.option("--param", "param_name", default=None,
+              help="The classifier bias to adjust (default: the one [C] bias whose layer has a [*, C] weight).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Where the adjusted .pdparams goes (never the input; written atomically).")
+def adjust_command(model: str, train_lists: Tuple[str, ...], delimiter: Optional[str], tau: float,
+                   param_name: Optional[str], output: str) -> None:
+    """Post-hoc logit adjustment of a trained model: its classifier bias minus tau * log(prior), no retraining.
+
+    The counts come from the train list(s). Exported inference models (inference.pdiparams) are not supported:
+    adjust the .pdparams, then export again.
+    """
+    from .weights import table_from_lists
+
+    table = table_from_lists(list(train_lists), _delimiter(delimiter) or " ")
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="No ccache found")  # paddle's import-time noise
+            import paddle  # noqa: F401
+    except ImportError as error:
+        raise CsceError(f"adjust needs paddle ({error}); pip install 'ppcls-csce[paddle]'") from None
+    from .adjust import adjust_file
+
+    name = adjust_file(model, table.num_class_list, tau, output, param_name)
+    click.echo(f"adjusted {name} by -{tau:g} * log(n_c / N) ({table.summary().split(', weights')[0]}); "
+               f"wrote {output}", err=True)
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point for the console script and `python -m ppcls_csce`; returns the exit code."""
     try:

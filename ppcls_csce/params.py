@@ -1,21 +1,31 @@
-"""The CostSensitiveCE parameter rules, stated once, in plain Python.
+"""The parameter rules and formulas of the three count-driven losses, stated once, in plain Python.
 
-The pydantic schema (gen, validate) and the loss both call these functions, and
-`install` inlines this file into the loss it writes into PaddleClas, where neither
-pydantic nor this package is installed. So: standard library only, no relative imports.
+CostSensitiveCE (CS_CE weights), ClassBalancedCE (class-balanced weights), BalancedSoftmaxCE (logit
+adjustment). The pydantic schema (gen, validate), the rules and the losses all call these functions, and
+`install` inlines this file into the loss it writes into PaddleClas, where neither pydantic nor this
+package is installed. So: standard library only, no relative imports.
 """
 
 import math
 import numbers
 import re
+from typing import TYPE_CHECKING, Callable, Dict, NamedTuple, Optional, Tuple
 
-LOSS_NAME = "CostSensitiveCE"
+if TYPE_CHECKING:  # TypeGuard is Python 3.10+; the installed copy may run on an older Python
+    from typing import TypeGuard
+
+LOSS_NAME = "CostSensitiveCE"  # the seed's loss; LOSSES below describes all three
 LOSS_KEY = "CS_CELoss"
+CLASS_BALANCED_NAME = "ClassBalancedCE"
+CLASS_BALANCED_KEY = "ClassBalancedCELoss"
+BALANCED_SOFTMAX_NAME = "BalancedSoftmaxCE"
+BALANCED_SOFTMAX_KEY = "BalancedSoftmaxCELoss"
 REDUCTIONS = ("mean", "sum", "none")
 DEFAULT_GAMMA = 1.0
+DEFAULT_BETA = 0.9999
+DEFAULT_TAU = 1.0
 # Keys of a `- CostSensitiveCE: {...}` entry; PaddleClas pops `weight`, the rest go to the constructor.
 COMBINING_WEIGHT = "weight"
-LOSS_PARAMS = ("num_class_list", "gamma", "epsilon", "reduction", "drw_start_epoch", "iters_per_epoch")
 DRW_PARAMS = ("drw_start_epoch", "iters_per_epoch")
 
 
@@ -27,12 +37,12 @@ class ParamError(ValueError):
         self.loc = tuple(loc)
 
 
-def _is_int(value: object) -> bool:
+def _is_int(value: object) -> "TypeGuard[int]":
     # the `type is int` shortcut keeps 100,000-class lists fast; numbers.Integral admits numpy integers
     return type(value) is int or (isinstance(value, numbers.Integral) and not isinstance(value, bool))
 
 
-def _is_real(value: object) -> bool:
+def _is_real(value: object) -> "TypeGuard[float]":
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -144,32 +154,195 @@ def check_drw(drw_start_epoch: object, iters_per_epoch: object) -> "tuple[int, i
         raise ParamError(
             f"deferred re-weighting needs both drw_start_epoch and iters_per_epoch; {missing} is missing"
         )
+    checked = []
     for name, value in (("drw_start_epoch", drw_start_epoch), ("iters_per_epoch", iters_per_epoch)):
         if not _is_int(value) or value < 1:
             raise ParamError(f"{name} must be an integer >= 1, got {value!r}", (name,))
-    return int(drw_start_epoch), int(iters_per_epoch)
+        checked.append(int(value))
+    return checked[0], checked[1]
 
 
-def entry_is_valid(values: dict) -> bool:
-    """True only when an entry's mapping has the required keys, no unknown key, and every value passes its rule.
+def check_tau(value: object) -> float:
+    """The scale of the logit adjustment tau * log(n_c): a finite number >= 0 (0 is plain cross-entropy)."""
+    if not _is_real(value):
+        raise ParamError(f"tau must be a number >= 0, got {value!r}" + string_number_hint(value))
+    tau = float(value)
+    if not math.isfinite(tau) or tau < 0:
+        raise ParamError(f"tau must be a finite number >= 0, got {value!r}")
+    return tau
+
+
+def check_beta(value: object) -> float:
+    """The class-balanced loss's beta: 0 <= beta < 1 (0 is plain cross-entropy; 1 would divide by zero)."""
+    if not _is_real(value):
+        raise ParamError(f"beta must be a number in [0, 1), got {value!r}" + string_number_hint(value))
+    beta = float(value)
+    if not 0.0 <= beta < 1.0:
+        raise ParamError(f"beta must be in [0, 1) (0.999 or 0.9999 are usual), got {value!r}")
+    return beta
+
+
+def class_weights(num_class_list: "list[int]", gamma: float) -> "list[float]":
+    """w_c = (N_min / N_c) ** gamma: the rarest class gets 1.0, the others less; not normalised."""
+    counts = check_num_class_list(num_class_list)
+    gamma = check_gamma(gamma)
+    n_min = min(counts)
+    return [(n_min / count) ** gamma for count in counts]
+
+
+def class_balanced_weights(num_class_list: "list[int]", beta: float) -> "list[float]":
+    """w_c = (1 - beta) / (1 - beta ** n_c) (Cui et al., CVPR 2019), rescaled to sum to C.
+
+    The factor (1 - beta) cancels in the rescaling; 1 - beta ** n is computed as -expm1(n * log(beta)),
+    exact where beta is close to 1. beta = 0 gives all ones (plain cross-entropy).
+    """
+    counts = check_num_class_list(num_class_list)
+    beta = check_beta(beta)
+    if beta == 0.0:
+        return [1.0] * len(counts)
+    log_beta = math.log(beta)
+    raw = [1.0 / -math.expm1(count * log_beta) for count in counts]
+    scale = len(counts) / math.fsum(raw)
+    return [value * scale for value in raw]
+
+
+def logit_adjustment(num_class_list: "list[int]", tau: float) -> "list[float]":
+    """tau * log(n_c), added to the logits by Balanced Softmax (Ren et al., NeurIPS 2020; Menon et al., ICLR 2021).
+
+    Counts and priors give the same loss: tau * log(n_c / N) = tau * log(n_c) - tau * log(N), and a softmax
+    is unchanged when the same constant is added to every logit of a row. (Post-hoc adjustment of a trained
+    model's bias, `csce-config adjust`, uses the prior, so the adjusted logits stay on the model's scale.)
+    """
+    counts = check_num_class_list(num_class_list)
+    tau = check_tau(tau)
+    return [tau * math.log(count) for count in counts]
+
+
+class LossSpec(NamedTuple):
+    """One loss as PaddleClas builds it: `- NAME: {weight: w, num_class_list: [...], STRENGTH: x, ...}`."""
+
+    name: str
+    key: str  # the key of the dict forward() returns, what PaddleClas logs
+    strength: str  # the parameter of the formula: gamma, beta or tau
+    default: float
+    rule: Callable[[object], float]
+    per_class: Callable[["list[int]", float], "list[float]"]  # counts, strength -> weights or adjustment
+    weighted: bool  # True: a class weight in the cross-entropy; False: an additive logit adjustment
+    formula: str
+
+    @property
+    def params(self) -> Tuple[str, ...]:
+        """The constructor's parameters, in signature order (PaddleClas's `weight` is not one of them)."""
+        return ("num_class_list", self.strength, "epsilon", "reduction") + DRW_PARAMS
+
+
+LOSSES: Dict[str, LossSpec] = {
+    spec.name: spec
+    for spec in (
+        LossSpec(LOSS_NAME, LOSS_KEY, "gamma", DEFAULT_GAMMA, check_gamma, class_weights, True,
+                 "w_c = (N_min / N_c) ** gamma; loss = sum_i w[y_i] CE_i / sum_i w[y_i]"),
+        LossSpec(CLASS_BALANCED_NAME, CLASS_BALANCED_KEY, "beta", DEFAULT_BETA, check_beta, class_balanced_weights,
+                 True, "w_c = (1 - beta) / (1 - beta ** N_c), rescaled to sum to C; loss as CostSensitiveCE"),
+        LossSpec(BALANCED_SOFTMAX_NAME, BALANCED_SOFTMAX_KEY, "tau", DEFAULT_TAU, check_tau, logit_adjustment,
+                 False, "loss_i = CE(z_i + tau * log(N_c), y_i); mean is the plain mean"),
+    )
+}
+LOSS_PARAMS: Tuple[str, ...] = LOSSES[LOSS_NAME].params  # CostSensitiveCE's, as before
+
+
+def loss_spec(name: str) -> LossSpec:
+    """The description of the loss called `name`; a ParamError naming the three for any other name."""
+    if name not in LOSSES:
+        raise ParamError(f"unknown loss {name!r}; ppcls-csce provides {', '.join(LOSSES)}")
+    return LOSSES[name]
+
+
+def entry_is_valid(values: dict, name: str = LOSS_NAME) -> bool:
+    """True only when a `name` entry's mapping has the required keys, no unknown key, and every value passes its rule.
 
     The quick yes that lets gen and validate skip pydantic (about 0.2 s to import) for a valid entry;
     for an invalid one, schema.check_entry says what is wrong and where.
     """
-    known = (COMBINING_WEIGHT,) + LOSS_PARAMS
+    spec = loss_spec(name)
+    known = (COMBINING_WEIGHT,) + spec.params
     if any(key not in known for key in values) or not {COMBINING_WEIGHT, "num_class_list"} <= set(values):
         return False
-    optional = {"gamma": check_gamma, "epsilon": check_epsilon, "reduction": check_reduction}
+    optional = {spec.strength: spec.rule, "epsilon": check_epsilon, "reduction": check_reduction}
     try:
         check_combining_weight(values[COMBINING_WEIGHT])
         check_num_class_list(values["num_class_list"])
-        for name, rule in optional.items():
-            if name in values:
-                rule(values[name])
+        for key, rule in optional.items():
+            if key in values:
+                rule(values[key])
         check_drw(values.get("drw_start_epoch"), values.get("iters_per_epoch"))
     except ParamError:
         return False
     return True
+
+
+# log of float32's smallest normal number (2 ** -126, about 1.2e-38): a weight below it is 0 or imprecise there.
+LOG_FLOAT32_TINY = -126 * math.log(2.0)
+
+
+def weight_underflow(num_class_list: "list[int]", gamma: float) -> "tuple[int, float, float] | None":
+    """(class, log10 of its weight, the largest safe gamma) when the smallest CS_CE weight (N_min / N_max) ** gamma
+    is below float32's smallest normal number, the loss's compute type (a batch of only that class then gives NaN);
+    None otherwise. Computed in logs, so it never underflows itself."""
+    counts = check_num_class_list(num_class_list)
+    n_min, n_max = min(counts), max(counts)
+    if n_min == n_max:
+        return None
+    log_ratio = math.log(n_min / n_max)
+    if gamma * log_ratio >= LOG_FLOAT32_TINY:
+        return None
+    return counts.index(n_max), gamma * log_ratio / math.log(10.0), LOG_FLOAT32_TINY / log_ratio
+
+
+def epoch_iterations(images: int, batch_size: int, world_size: int = 1) -> Tuple[int, int]:
+    """Loss calls per epoch with PaddleClas's DistributedBatchSampler: (with drop_last, without).
+
+    Each card gets ceil(images / world_size) samples; drop_last floors the batches, else they are rounded up.
+    """
+    per_card = math.ceil(images / world_size)
+    return per_card // batch_size, math.ceil(per_card / batch_size)
+
+
+def drw_drift_message(name: str, drw_start_epoch: int, iters_per_epoch: int, images: int, batch_size: int,
+                      world_size: int) -> Optional[str]:
+    """What the loss logs when the run's epoch length is not the configured iters_per_epoch; None when it is."""
+    floor, ceil = epoch_iterations(images, batch_size, world_size)
+    if iters_per_epoch in (floor, ceil):
+        return None
+    actual = ceil if ceil > 0 else max(floor, 1)
+    switch = (drw_start_epoch - 1) * iters_per_epoch
+    epoch, iteration = switch // actual + 1, switch % actual + 1
+    lengths = f"{ceil}" if floor == ceil else f"{ceil} ({floor} with drop_last)"
+    return (
+        f"{name}: deferred re-weighting is configured for iters_per_epoch {iters_per_epoch}, but this run has "
+        f"{images} training images, batch size {batch_size} per card on {world_size} card(s): {lengths} "
+        f"iterations per epoch. The switch after {switch} training steps will come at epoch {epoch}, iteration "
+        f"{iteration}, not at the start of epoch {drw_start_epoch}. Fix: rerun csce-config gen --config CFG "
+        f"--drw-epoch {drw_start_epoch} --world-size {world_size} with DataLoader.Train.sampler.batch_size "
+        f"{batch_size} in CFG, or set iters_per_epoch: {actual} in the loss entries (ignore this when "
+        "Global.iter_per_epoch or Global.update_freq sets the epoch length)"
+    )
+
+
+def resume_message(name: str, step: int, switch_step: int) -> str:
+    """What a DRW loss logs when its step counter does not start at 0 (loaded with a checkpoint or pretrained model).
+
+    Without DRW the counter changes nothing, so the loss says nothing then."""
+    if step >= switch_step:
+        phase = f"past the DRW switch at step {switch_step}: no plain cross-entropy phase in this run"
+    else:
+        phase = f"the DRW switch comes after {switch_step - step} more steps, not {switch_step}"
+    return (
+        f"{name}: the DRW step counter starts at {step}, loaded from the checkpoint or pretrained model ({phase}). "
+        "Right for a resumed run (Global.checkpoints). To fine-tune with the counter at 0, remove the key "
+        "ending in 'train_steps' from the .pdparams given as Global.pretrained_model, e.g. python -c \"import "
+        "paddle; s = paddle.load('M.pdparams'); [s.pop(k) for k in list(s) if k.endswith('train_steps')]; "
+        "paddle.save(s, 'M_fresh.pdparams')\""
+    )
 
 
 # No classifier head has this many classes (its FC weights alone would be 20 GB at 512 features); a larger
@@ -189,11 +362,3 @@ def class_count_problem(value: object) -> "str | None":
 def is_class_count(value: object) -> bool:
     """A usable class count: a positive integer up to MAX_CLASSES; YAML's `true` and `10.0` are not."""
     return class_count_problem(value) is None
-
-
-def class_weights(num_class_list: "list[int]", gamma: float) -> "list[float]":
-    """w_c = (N_min / N_c) ** gamma: the rarest class gets 1.0, the others less; not normalised."""
-    counts = check_num_class_list(num_class_list)
-    gamma = check_gamma(gamma)
-    n_min = min(counts)
-    return [(n_min / count) ** gamma for count in counts]

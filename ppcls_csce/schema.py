@@ -1,12 +1,13 @@
-"""The pydantic model of a `- CostSensitiveCE: {...}` entry: what gen and validate report problems with.
+"""The pydantic models of the loss entries (`- CostSensitiveCE: {...}`, ClassBalancedCE, BalancedSoftmaxCE):
+what gen and validate report problems with.
 
 Every field delegates to the plain-Python rules in `params`, which the loss uses too, so the three can
-never disagree. This module adds only the model and the mapping of its errors to key paths. gen and
+never disagree. This module adds only the models and the mapping of its errors to key paths. gen and
 validate ask `params.entry_is_valid` first and import this module (pydantic: ~0.2 s) only to explain.
 """
 
 from dataclasses import dataclass
-from typing import Any, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Type, Union
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, ValidationError, model_validator
 from typing_extensions import Annotated
@@ -16,14 +17,14 @@ from . import params
 Loc = Tuple[Union[str, int], ...]
 
 
-class CostSensitiveCEParams(BaseModel):
-    """What PaddleClas's `build_loss` reads from one entry: `weight` popped, the rest to the constructor."""
+class _LossParams(BaseModel):
+    """What PaddleClas's `build_loss` reads from one entry: `weight` popped, the rest to the constructor.
+    The parameters the three losses share; each subclass adds its formula's strength (gamma, beta, tau)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     weight: Annotated[float, BeforeValidator(params.check_combining_weight)]
     num_class_list: Annotated[List[int], BeforeValidator(params.check_num_class_list)]
-    gamma: Annotated[float, BeforeValidator(params.check_gamma)] = params.DEFAULT_GAMMA
     epsilon: Annotated[Optional[float], BeforeValidator(params.check_epsilon)] = None
     reduction: Annotated[str, BeforeValidator(params.check_reduction)] = "mean"
     drw_start_epoch: Optional[int] = None
@@ -37,6 +38,25 @@ class CostSensitiveCEParams(BaseModel):
         return data
 
 
+class CostSensitiveCEParams(_LossParams):
+    gamma: Annotated[float, BeforeValidator(params.check_gamma)] = params.DEFAULT_GAMMA
+
+
+class ClassBalancedCEParams(_LossParams):
+    beta: Annotated[float, BeforeValidator(params.check_beta)] = params.DEFAULT_BETA
+
+
+class BalancedSoftmaxCEParams(_LossParams):
+    tau: Annotated[float, BeforeValidator(params.check_tau)] = params.DEFAULT_TAU
+
+
+MODELS: Dict[str, Type[_LossParams]] = {
+    params.LOSS_NAME: CostSensitiveCEParams,
+    params.CLASS_BALANCED_NAME: ClassBalancedCEParams,
+    params.BALANCED_SOFTMAX_NAME: BalancedSoftmaxCEParams,
+}
+
+
 @dataclass(frozen=True)
 class ParamIssue:
     """One broken rule, located by its key path inside the entry's parameter mapping."""
@@ -46,24 +66,24 @@ class ParamIssue:
     at_key: bool = False  # point at the key itself (unknown key), not its value
 
 
-def _issue_from_error(error: dict) -> ParamIssue:
+def _issue_from_error(error: Any, name: str) -> ParamIssue:
     loc: Loc = tuple(error.get("loc", ()))
     kind = error.get("type")
     if kind == "extra_forbidden":
-        name = loc[-1] if loc else "?"
+        key = loc[-1] if loc else "?"
         return ParamIssue(
             loc,
-            f"unknown parameter {name!r}: PaddleClas passes it to {params.LOSS_NAME}(), which fails at train time "
-            f"(accepted: {', '.join((params.COMBINING_WEIGHT,) + params.LOSS_PARAMS)})",
+            f"unknown parameter {key!r}: PaddleClas passes it to {name}(), which fails at train time "
+            f"(accepted: {', '.join((params.COMBINING_WEIGHT,) + params.LOSSES[name].params)})",
             at_key=True,
         )
     if kind == "missing":
-        name = loc[-1] if loc else "?"
+        key = loc[-1] if loc else "?"
         why = {
             params.COMBINING_WEIGHT: "PaddleClas's build_loss requires it in every loss entry",
             "num_class_list": "the per-class training image counts (csce-config gen writes them)",
-        }.get(str(name), "required")
-        return ParamIssue(loc[:-1], f"{name} is missing: {why}")
+        }.get(str(key), "required")
+        return ParamIssue(loc[:-1], f"{key} is missing: {why}")
     original = (error.get("ctx") or {}).get("error")
     message = str(original) if isinstance(original, ValueError) else error.get("msg", "invalid value")
     if kind == "value_error" and message.startswith("Value error, "):
@@ -73,12 +93,13 @@ def _issue_from_error(error: dict) -> ParamIssue:
     return ParamIssue(loc, message)
 
 
-def check_entry(values: Any) -> List[ParamIssue]:
-    """All rule violations of one entry's parameter mapping (empty when it is valid)."""
+def check_entry(values: Any, name: str = params.LOSS_NAME) -> List[ParamIssue]:
+    """All rule violations of one `name` entry's parameter mapping (empty when it is valid)."""
+    model = MODELS[params.loss_spec(name).name]
     if not isinstance(values, dict):
-        return [ParamIssue((), f"the {params.LOSS_NAME} entry must map parameter names to values, got {values!r}")]
+        return [ParamIssue((), f"the {name} entry must map parameter names to values, got {values!r}")]
     try:
-        CostSensitiveCEParams.model_validate(values)
+        model.model_validate(values)
     except ValidationError as errors:
-        return [_issue_from_error(error) for error in errors.errors()]
+        return [_issue_from_error(error, name) for error in errors.errors()]
     return []

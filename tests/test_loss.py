@@ -1,4 +1,4 @@
-"""CostSensitiveCE against the float64 numpy reference, Paddle's own cross-entropy, DRW and PaddleClas's contract."""
+"""The three losses against the float64 numpy reference, Paddle's own cross-entropy, DRW and PaddleClas's contract."""
 
 import math
 import subprocess
@@ -407,3 +407,282 @@ def test_importing_the_package_does_not_import_paddle() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
     assert callable(ppcls_csce.register)
+
+
+# --- BalancedSoftmaxCE and ClassBalancedCE: the same protocol, one implementation -------------------------
+
+from ppcls_csce.loss import BalancedSoftmaxCE, ClassBalancedCE  # noqa: E402
+from ppcls_csce.reference import BALANCED_SOFTMAX, CLASS_BALANCED, COST_SENSITIVE, reference_for  # noqa: E402
+
+NEW_LOSSES = [
+    (BalancedSoftmaxCE, BALANCED_SOFTMAX, "tau", [1.0, 0.5, 2.0]),
+    (ClassBalancedCE, CLASS_BALANCED, "beta", [0.9999, 0.99, 0.5]),
+]
+ALL_LOSSES = [(CostSensitiveCE, COST_SENSITIVE, "gamma", 1.0), (BalancedSoftmaxCE, BALANCED_SOFTMAX, "tau", 1.0),
+              (ClassBalancedCE, CLASS_BALANCED, "beta", 0.999)]
+NEW_CASES = [(cls, name, strength, value) for cls, name, strength, values in NEW_LOSSES for value in values]
+
+
+def _key(cls: type) -> str:
+    return params.LOSSES[cls.__name__].key
+
+
+def _forward_backward(loss: Any, logits: np.ndarray, label: np.ndarray, dtype: str = "float64") -> Any:
+    x = paddle.to_tensor(logits.astype(dtype), stop_gradient=False)
+    out = loss(x, paddle.to_tensor(label))[_key(type(loss))]
+    out.sum().backward()
+    return out.numpy(), x.grad.numpy()
+
+
+@pytest.mark.parametrize("cls, name, strength, value", NEW_CASES, ids=lambda v: getattr(v, "__name__", str(v)))
+@pytest.mark.parametrize("kind", ["[N]", "[N,1]", "probs"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("epsilon", [None, 0.1])
+def test_new_losses_match_the_reference_values_and_gradients(cls: type, name: str, strength: str, value: float,
+                                                            kind: str, reduction: str, epsilon: float) -> None:
+    batch = _batch(21)
+    label = _label(kind, batch)
+    loss = cls(COUNTS, **{strength: value}, epsilon=epsilon, reduction=reduction)
+    got, grad = _forward_backward(loss, batch["logits"], label)
+    want, want_grad = reference_for(name, batch["logits"], label, COUNTS, value, epsilon, reduction)
+    np.testing.assert_allclose(got.reshape(-1), np.reshape(want, -1), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-10, atol=1e-13)
+    plain = reference_for(name, batch["logits"], label, COUNTS, value, epsilon, reduction, switched=False)[0]
+    assert np.max(np.abs(np.reshape(want, -1) - np.reshape(plain, -1))) > 1e-3  # the counts change the loss
+
+
+@pytest.mark.parametrize("kind, shape", [("[N]", [16]), ("[N,1]", [16, 1]), ("probs", [16])])
+def test_new_losses_none_shape(kind: str, shape: List[int]) -> None:
+    batch = _batch(22)
+    for cls in (BalancedSoftmaxCE, ClassBalancedCE):
+        out = cls(COUNTS, reduction="none")(paddle.to_tensor(batch["logits"]), paddle.to_tensor(_label(kind, batch)))
+        assert list(out[_key(cls)].shape) == shape and set(out) == {_key(cls)}
+
+
+def test_balanced_softmax_mean_is_the_plain_mean() -> None:
+    batch = _batch(23)
+    loss = BalancedSoftmaxCE(COUNTS, reduction="none")
+    per_sample = _value_of(loss, batch)
+    mean = _value_of(BalancedSoftmaxCE(COUNTS), batch)
+    assert float(mean) == pytest.approx(float(np.mean(per_sample)), rel=1e-14)
+    # and it equals cross-entropy of z + tau * log(prior): counts and priors give the same loss
+    prior = np.asarray(COUNTS, dtype=np.float64) / sum(COUNTS)
+    shifted = paddle.to_tensor(batch["logits"] + np.log(prior))
+    want = F.cross_entropy(shifted, paddle.to_tensor(batch["labels"][:, None])).numpy()
+    np.testing.assert_allclose(mean, want, rtol=1e-12)
+
+
+def _value_of(loss: Any, batch: Dict[str, np.ndarray]) -> np.ndarray:
+    return loss(paddle.to_tensor(batch["logits"]), paddle.to_tensor(batch["labels"]))[_key(type(loss))].numpy()
+
+
+@pytest.mark.parametrize("cls, strength", [(BalancedSoftmaxCE, "tau"), (ClassBalancedCE, "beta")])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_tau_zero_and_beta_zero_are_plain_cross_entropy(cls: type, strength: str, reduction: str) -> None:
+    batch = _batch(24)
+    logits, labels = paddle.to_tensor(batch["logits"]), paddle.to_tensor(batch["labels"][:, None])
+    got = cls(COUNTS, **{strength: 0.0}, reduction=reduction)(logits, labels)[_key(cls)].numpy()
+    np.testing.assert_allclose(got, F.cross_entropy(logits, labels, reduction=reduction).numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls", [BalancedSoftmaxCE, ClassBalancedCE])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("epsilon", [None, 0.2])
+def test_new_losses_one_hot_probabilities_equal_hard_labels(cls: type, reduction: str, epsilon: float) -> None:
+    batch = _batch(25)
+    loss = cls(COUNTS, epsilon=epsilon, reduction=reduction)
+    hard, hard_grad = _forward_backward(loss, batch["logits"], batch["labels"])
+    soft, soft_grad = _forward_backward(loss, batch["logits"], np.eye(len(COUNTS))[batch["labels"]])
+    np.testing.assert_allclose(soft, hard, rtol=1e-12, atol=1e-13)
+    np.testing.assert_allclose(soft_grad, hard_grad, rtol=1e-12, atol=1e-13)
+
+
+def test_class_balanced_hard_labels_equal_paddle_weighted_cross_entropy() -> None:
+    batch = _batch(26, n=64)
+    logits, labels = paddle.to_tensor(batch["logits"]), paddle.to_tensor(batch["labels"][:, None])
+    loss = ClassBalancedCE(COUNTS, beta=0.999)
+    np.testing.assert_allclose(loss.class_weight.numpy(), params.class_balanced_weights(COUNTS, 0.999), rtol=1e-15)
+    assert loss.class_weight.numpy().sum() == pytest.approx(len(COUNTS))
+    want = F.cross_entropy(logits, labels, weight=loss.class_weight, reduction="mean")
+    np.testing.assert_allclose(float(loss(logits, labels)[_key(ClassBalancedCE)]), float(want), rtol=1e-12)
+
+
+@pytest.mark.parametrize("cls, name, strength, value", [(BalancedSoftmaxCE, BALANCED_SOFTMAX, "tau", 1.0),
+                                                        (ClassBalancedCE, CLASS_BALANCED, "beta", 0.999)])
+def test_new_losses_drw_switch_at_the_exact_step(cls: type, name: str, strength: str, value: float) -> None:
+    batch = _batch(27)
+    label = batch["labels"][:, None]
+    plain = float(reference_for(name, batch["logits"], label, COUNTS, value, 0.1, switched=False)[0])
+    switched = float(reference_for(name, batch["logits"], label, COUNTS, value, 0.1)[0])
+    loss = cls(COUNTS, **{strength: value}, epsilon=0.1, drw_start_epoch=3, iters_per_epoch=4)
+    loss.train()
+    values = [float(_forward_backward(loss, batch["logits"], label)[0]) for _ in range(10)]
+    assert values[:8] == pytest.approx([plain] * 8, rel=1e-12)
+    assert values[8:] == pytest.approx([switched] * 2, rel=1e-12)
+    assert loss.train_steps.item() == 10
+    loss.eval()
+    assert float(_forward_backward(loss, batch["logits"], label)[0]) == pytest.approx(switched, rel=1e-12)
+    assert loss.train_steps.item() == 10
+    # before the switch, eval-mode calls are plain too, and the gradient is plain CE's
+    early = cls(COUNTS, **{strength: value}, epsilon=0.1, drw_start_epoch=2, iters_per_epoch=4)
+    _, grad = _forward_backward(early, batch["logits"], label)
+    want_grad = reference_for(name, batch["logits"], label, COUNTS, value, 0.1, switched=False)[1]
+    np.testing.assert_allclose(grad, want_grad, rtol=1e-10, atol=1e-13)
+
+
+@pytest.mark.parametrize("cls, name, strength, value", [(BalancedSoftmaxCE, BALANCED_SOFTMAX, "tau", 1.0),
+                                                        (ClassBalancedCE, CLASS_BALANCED, "beta", 0.999)])
+@pytest.mark.parametrize("dtype", ["float16", "bfloat16"])
+def test_new_losses_low_precision_logits(cls: type, name: str, strength: str, value: float, dtype: str) -> None:
+    batch = _batch(28, n=32)
+    logits = paddle.to_tensor(batch["logits"].astype("float32")).astype(dtype)
+    logits.stop_gradient = False
+    loss = cls(COUNTS, **{strength: value}, epsilon=0.1)
+    for label in (batch["labels"][:, None], batch["probs"].astype("float32")):
+        out = loss(logits, paddle.to_tensor(label))[_key(cls)]
+        out.backward()
+        rounded = logits.astype("float32").numpy().astype(np.float64)
+        want, want_grad = reference_for(name, rounded, label, COUNTS, value, 0.1)
+        assert float(out) == pytest.approx(float(want), rel=1e-5)
+        assert out.dtype == paddle.float32 and logits.grad.dtype == logits.dtype
+        np.testing.assert_allclose(logits.grad.astype("float32").numpy(), want_grad, atol=2e-3)
+        logits.clear_gradient()
+
+
+def test_new_losses_state_and_buffers() -> None:
+    softmax = BalancedSoftmaxCE(COUNTS, tau=0.5)
+    np.testing.assert_allclose(softmax.logit_adjustment.numpy(), 0.5 * np.log(COUNTS), rtol=1e-15)
+    for loss in (softmax, ClassBalancedCE(COUNTS)):
+        assert list(loss.state_dict()) == ["train_steps"] and loss.parameters() == []
+    other = BalancedSoftmaxCE([1, 1, 1, 1, 1], tau=0.5)
+    softmax.set_state_dict(other.state_dict())
+    np.testing.assert_allclose(softmax.logit_adjustment.numpy(), 0.5 * np.log(COUNTS), rtol=1e-15)
+    assert "tau=0.5" in repr(softmax) and "beta=0.9999" in repr(ClassBalancedCE(COUNTS))
+
+
+@pytest.mark.parametrize(
+    "cls, kwargs, message",
+    [
+        (BalancedSoftmaxCE, {"tau": -1}, "tau must be a finite number >= 0"),
+        (BalancedSoftmaxCE, {"tau": "abc"}, "tau must be a number >= 0"),
+        (BalancedSoftmaxCE, {"tau": 0.5, "epsilon": 2}, r"epsilon must be in \(0, 1\)"),
+        (ClassBalancedCE, {"beta": 1.0}, r"beta must be in \[0, 1\)"),
+        (ClassBalancedCE, {"beta": "abc"}, r"beta must be a number in \[0, 1\)"),
+        (ClassBalancedCE, {"drw_start_epoch": 3}, "iters_per_epoch is missing"),
+        (BalancedSoftmaxCE, {"reduction": "avg"}, "reduction must be one of"),
+    ],
+)
+def test_new_losses_bad_arguments(cls: type, kwargs: Dict[str, Any], message: str) -> None:
+    with pytest.raises(params.ParamError, match=message):
+        cls(COUNTS, **kwargs)
+    with pytest.raises(params.ParamError, match=r"num_class_list\[1\] is 0"):
+        cls([3, 0])
+
+
+@pytest.mark.parametrize("cls", [BalancedSoftmaxCE, ClassBalancedCE])
+def test_new_losses_label_and_class_checks(cls: type) -> None:
+    loss = cls(COUNTS, drw_start_epoch=2, iters_per_epoch=3)
+    with pytest.raises(ValueError, match=rf"{cls.__name__}: the logits have 4 classes"):
+        loss(paddle.zeros([3, 4]), paddle.zeros([3, 1], "int64"))
+    with pytest.raises(ValueError, match=rf"{cls.__name__}: an integer label must be"):
+        loss(paddle.zeros([4, 5]), paddle.zeros([4, 2], "int64"))
+    assert loss.train_steps.item() == 0
+
+
+# --- DRW drift and resumed counters are said once, in PaddleClas's log ----------------------------------------
+
+
+class _Recorder:
+    def __init__(self) -> None:
+        self.lines: List[str] = []
+
+    def warning(self, fmt: str, *args: Any) -> None:
+        self.lines.append(fmt % args if args else fmt)
+
+
+def _paddleclas_logger(monkeypatch: pytest.MonkeyPatch) -> _Recorder:
+    """PaddleClas's `ppcls.utils.logger` as the loss finds it: a loaded module with a warning() function."""
+    recorder = _Recorder()
+    module = types.ModuleType("ppcls.utils.logger")
+    module.warning = recorder.warning  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "ppcls.utils.logger", module)
+    return recorder
+
+
+def _train(loss: Any, batch_size: int, steps: int) -> None:
+    loss.train()
+    rng = np.random.default_rng(30)
+    for _ in range(steps):
+        loss(paddle.to_tensor(rng.normal(size=(batch_size, len(COUNTS)))),
+             paddle.to_tensor(rng.integers(0, len(COUNTS), (batch_size, 1))))
+
+
+@pytest.mark.parametrize("cls", [CostSensitiveCE, BalancedSoftmaxCE, ClassBalancedCE])
+def test_drw_drift_is_logged_once_with_both_numbers_and_the_fix(cls: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder = _paddleclas_logger(monkeypatch)
+    # 569 images: batch 64 -> 9 iterations per epoch (what gen wrote); launched with batch 16 -> 36 (35 with drop_last)
+    loss = cls(COUNTS, drw_start_epoch=2, iters_per_epoch=9)
+    _train(loss, 16, 3)
+    (line,) = recorder.lines
+    assert line.startswith(f"{cls.__name__}: deferred re-weighting is configured for iters_per_epoch 9")
+    assert "batch size 16 per card on 1 card(s): 36 (35 with drop_last) iterations per epoch" in line
+    assert "after 9 training steps will come at epoch 1, iteration 10, not at the start of epoch 2" in line
+    assert "csce-config gen --config CFG --drw-epoch 2 --world-size 1" in line and "iters_per_epoch: 36" in line
+    # the batch size gen assumed: silent, with or without drop_last; evaluation calls never check
+    for iters in (9, 8):
+        _train(cls(COUNTS, drw_start_epoch=2, iters_per_epoch=iters), 569 // 8 if iters == 8 else 64, 2)
+    evaluation = cls(COUNTS, drw_start_epoch=2, iters_per_epoch=9)
+    evaluation.eval()
+    evaluation(paddle.zeros([16, 5]), paddle.zeros([16, 1], "int64"))
+    _train(cls(COUNTS), 16, 1)  # no DRW: nothing to drift
+    assert len(recorder.lines) == 1
+
+
+def test_drw_drift_counts_the_cards(monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder = _paddleclas_logger(monkeypatch)
+    monkeypatch.setattr(paddle.distributed, "get_world_size", lambda *args: 2)
+    _train(CostSensitiveCE(COUNTS, drw_start_epoch=2, iters_per_epoch=18), 16, 1)  # 285 per card: 18 batches
+    assert recorder.lines == []
+    _train(CostSensitiveCE(COUNTS, drw_start_epoch=3, iters_per_epoch=36), 16, 1)  # written for 1 card
+    (line,) = recorder.lines
+    assert "on 2 card(s): 18 (17 with drop_last)" in line and "epoch 5, iteration 1, not at the start of epoch 3" in line
+    assert "--world-size 2" in line
+
+
+def test_without_paddleclas_the_warning_goes_to_python_logging(monkeypatch: pytest.MonkeyPatch,
+                                                               caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.delitem(sys.modules, "ppcls.utils.logger", raising=False)  # PaddleClas not loaded
+    with caplog.at_level("WARNING"):
+        _train(BalancedSoftmaxCE(COUNTS, drw_start_epoch=2, iters_per_epoch=9), 16, 2)
+    (record,) = caplog.records
+    assert record.levelname == "WARNING" and "36 (35 with drop_last) iterations per epoch" in record.getMessage()
+
+
+@pytest.mark.parametrize("cls", [CostSensitiveCE, BalancedSoftmaxCE])
+def test_a_counter_loaded_from_a_checkpoint_is_logged_once(cls: type, tmp_path: Any,
+                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    recorder = _paddleclas_logger(monkeypatch)
+    trained = cls(COUNTS, drw_start_epoch=2, iters_per_epoch=36)
+    _train(trained, 16, 5)
+    assert recorder.lines == []  # a fresh counter and the right epoch length: nothing to say
+    path = str(tmp_path / "epoch_1.pdparams")
+    paddle.save({"fc.weight": paddle.zeros([2, 5]), **{f"loss_func.0.{k}": v for k, v in trained.state_dict().items()}},
+                path)
+    state = paddle.load(path)
+    resumed = cls(COUNTS, drw_start_epoch=2, iters_per_epoch=36)
+    resumed.set_state_dict({"train_steps": state["loss_func.0.train_steps"]})
+    _train(resumed, 16, 3)
+    (line,) = recorder.lines
+    assert line.startswith(f"{cls.__name__}: the DRW step counter starts at 5")
+    assert "the DRW switch comes after 31 more steps, not 36" in line
+    assert "remove the key ending in 'train_steps'" in line
+    # the one-liner the message gives does what it says
+    fixed = {k: v for k, v in state.items() if not k.endswith("train_steps")}
+    fresh = cls(COUNTS, drw_start_epoch=2, iters_per_epoch=36)
+    fresh.set_state_dict({k[len("loss_func.0."):]: v for k, v in fixed.items() if k.startswith("loss_func.0.")})
+    assert fresh.train_steps.item() == 0
+    # without DRW the counter changes nothing: a resumed plain loss says nothing
+    plain = cls(COUNTS)
+    plain.set_state_dict({"train_steps": state["loss_func.0.train_steps"]})
+    _train(plain, 16, 2)
+    assert len(recorder.lines) == 1

@@ -98,3 +98,89 @@ def test_weights_are_in_0_1_and_the_rarest_class_gets_1(counts, gamma):
     # more images never means a larger weight
     order = sorted(range(len(counts)), key=lambda c: counts[c])
     assert all(weights[a] >= weights[b] or math.isclose(weights[a], weights[b]) for a, b in zip(order, order[1:]))
+
+
+# --- class-balanced weights, logit adjustment, the registry ------------------------------------------------
+
+
+def test_class_balanced_weights_by_hand_and_at_the_edges():
+    # beta 0.5, counts [1, 2]: raw 1 and 2/3, rescaled to sum to 2
+    assert params.class_balanced_weights([1, 2], 0.5) == [pytest.approx(1.2), pytest.approx(0.8)]
+    assert params.class_balanced_weights(CIFAR10_LT, 0.0) == [1.0] * 10
+    weights = params.class_balanced_weights(CIFAR10_LT, 0.9999)
+    assert math.fsum(weights) == pytest.approx(10)
+    # beta close to 1: effective number ~ n, so the weights approach C * (1/n) / sum(1/n)
+    close = params.class_balanced_weights([1000, 10], 1 - 1e-12)
+    assert close == [pytest.approx(2 * (1 / 1000) / (1 / 1000 + 1 / 10), rel=1e-6),
+                     pytest.approx(2 * (1 / 10) / (1 / 1000 + 1 / 10), rel=1e-6)]
+
+
+@given(st.lists(st.integers(min_value=1, max_value=10**6), min_size=1, max_size=40), st.floats(0, 0.99999))
+def test_class_balanced_weights_sum_to_c_and_favour_rare_classes(counts, beta):
+    weights = params.class_balanced_weights(counts, beta)
+    assert math.fsum(weights) == pytest.approx(len(counts), rel=1e-9)
+    order = sorted(range(len(counts)), key=lambda c: counts[c])
+    assert all(weights[a] >= weights[b] * (1 - 1e-12) for a, b in zip(order, order[1:]))
+
+
+def test_logit_adjustment_is_tau_log_counts():
+    assert params.logit_adjustment([1, 10], 0.5) == [0.0, pytest.approx(0.5 * math.log(10))]
+    assert params.logit_adjustment([7, 3], 0.0) == [0.0, 0.0]
+
+
+@pytest.mark.parametrize("rule, good, bad", [
+    (params.check_tau, [0, 0.5, 1, 2.0], [-0.1, float("inf"), float("nan"), "1.0", True, None]),
+    (params.check_beta, [0, 0.9, 0.9999], [1, 1.5, -0.1, float("nan"), "0.99", False, None]),
+])
+def test_tau_and_beta_rules(rule, good, bad):
+    for value in good:
+        assert rule(value) == float(value)
+    for value in bad:
+        with pytest.raises(params.ParamError):
+            rule(value)
+
+
+def test_registry_describes_the_three_losses():
+    assert list(params.LOSSES) == ["CostSensitiveCE", "ClassBalancedCE", "BalancedSoftmaxCE"]
+    assert [spec.key for spec in params.LOSSES.values()] == ["CS_CELoss", "ClassBalancedCELoss", "BalancedSoftmaxCELoss"]
+    assert params.LOSS_PARAMS == ("num_class_list", "gamma", "epsilon", "reduction", "drw_start_epoch", "iters_per_epoch")
+    tau = params.loss_spec("BalancedSoftmaxCE")
+    assert tau.params == ("num_class_list", "tau", "epsilon", "reduction", "drw_start_epoch", "iters_per_epoch")
+    assert not tau.weighted and tau.per_class([1, 10], 1.0) == params.logit_adjustment([1, 10], 1.0)
+    assert params.loss_spec("ClassBalancedCE").per_class is params.class_balanced_weights
+    with pytest.raises(params.ParamError, match="unknown loss 'CELoss'"):
+        params.loss_spec("CELoss")
+
+
+def test_entry_is_valid_per_loss():
+    base = {"weight": 1.0, "num_class_list": [10, 3]}
+    assert params.entry_is_valid({**base, "gamma": 2.0})  # CostSensitiveCE, the old call
+    assert params.entry_is_valid({**base, "tau": 2.0}, "BalancedSoftmaxCE")
+    assert not params.entry_is_valid({**base, "tau": 2.0})
+    assert not params.entry_is_valid({**base, "gamma": 2.0}, "ClassBalancedCE")
+    assert params.entry_is_valid({**base, "beta": 0.99, "drw_start_epoch": 2, "iters_per_epoch": 4}, "ClassBalancedCE")
+    assert not params.entry_is_valid({**base, "beta": 1.0}, "ClassBalancedCE")
+
+
+def test_weight_underflow_at_float32s_smallest_normal():
+    counts = [1_000_000, 1]  # (1e-6) ** gamma falls below 2 ** -126 past gamma = 126 log 2 / log 1e6 ~ 6.32
+    label, log10_weight, safe = params.weight_underflow(counts, 20.0)
+    assert label == 0 and log10_weight == pytest.approx(-120.0) and safe == pytest.approx(126 * math.log(2) / math.log(1e6))
+    assert params.weight_underflow(counts, safe * 0.999) is None
+    assert params.weight_underflow(counts, safe * 1.001) is not None
+    assert params.weight_underflow([4, 4], 1e6) is None
+
+def test_epoch_iterations_and_the_drift_message():
+    assert params.epoch_iterations(1000, 64) == (15, 16)
+    assert params.epoch_iterations(1000, 64, world_size=2) == (7, 8)  # 500 per card
+    for iters in (15, 16):
+        assert params.drw_drift_message("CostSensitiveCE", 3, iters, 1000, 64, 1) is None
+    message = params.drw_drift_message("CostSensitiveCE", 3, 16, 1000, 8, 1)
+    assert "125 iterations per epoch" in message and "with drop_last" not in message  # 1000 / 8 is exact
+    assert "after 32 training steps will come at epoch 1, iteration 33, not at the start of epoch 3" in message
+    assert "iters_per_epoch: 125" in message
+
+
+def test_resume_message_says_where_the_run_stands():
+    assert "past the DRW switch at step 8" in params.resume_message("CostSensitiveCE", 9, 8)
+    assert "comes after 3 more steps, not 8" in params.resume_message("CostSensitiveCE", 5, 8)

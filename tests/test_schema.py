@@ -40,3 +40,58 @@ def test_drw_keys_must_come_together():
 def test_not_a_mapping():
     (issue,) = check_entry([1, 2])
     assert issue.loc == ()
+
+
+# --- the three losses ---------------------------------------------------------------------------------------
+
+import pytest  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from ppcls_csce import params  # noqa: E402
+from ppcls_csce.schema import MODELS  # noqa: E402
+
+
+def test_one_model_per_loss_with_the_registry_defaults():
+    assert set(MODELS) == set(params.LOSSES)
+    for name, model in MODELS.items():
+        spec = params.LOSSES[name]
+        assert model.model_fields[spec.strength].default == spec.default
+        assert set(model.model_fields) == {params.COMBINING_WEIGHT, *spec.params}
+
+
+@pytest.mark.parametrize("name, key, good, bad, message", [
+    ("BalancedSoftmaxCE", "tau", 0.5, -1.0, "tau must be a finite number >= 0"),
+    ("BalancedSoftmaxCE", "tau", 0.0, "1e-1", "write 1.0e-1 for a float"),
+    ("ClassBalancedCE", "beta", 0.999, 1.0, "beta must be in [0, 1)"),
+    ("ClassBalancedCE", "beta", 0.0, float("nan"), "beta must be in [0, 1)"),
+])
+def test_each_loss_checks_its_own_strength(name, key, good, bad, message):
+    assert check_entry({"weight": 1.0, "num_class_list": [10, 3], key: good}, name=name) == []
+    (issue,) = check_entry({"weight": 1.0, "num_class_list": [10, 3], key: bad}, name=name)
+    assert issue.loc == (key,) and message in issue.message
+
+
+def test_a_parameter_of_another_loss_is_unknown():
+    (issue,) = check_entry({"weight": 1.0, "num_class_list": [3], "gamma": 1.0}, name="BalancedSoftmaxCE")
+    assert issue.at_key and "unknown parameter 'gamma': PaddleClas passes it to BalancedSoftmaxCE()" in issue.message
+    assert "tau" in issue.message
+    (issue,) = check_entry({"weight": 1.0, "num_class_list": [3], "tau": 1.0})  # CostSensitiveCE by default
+    assert "CostSensitiveCE()" in issue.message
+
+
+def test_unknown_loss_name():
+    with pytest.raises(params.ParamError, match="unknown loss 'FocalLoss'"):
+        check_entry({}, name="FocalLoss")
+
+
+_VALUE = st.one_of(st.none(), st.booleans(), st.floats(allow_nan=True, allow_infinity=True), st.integers(-2, 5),
+                   st.sampled_from(["1e-3", "0.5", "mean"]), st.lists(st.integers(-1, 9), max_size=3))
+
+
+@settings(max_examples=600, deadline=None)
+@given(name=st.sampled_from(sorted(params.LOSSES)),
+       extra=st.dictionaries(st.sampled_from(["gamma", "beta", "tau", "epsilon", "reduction", "drw_start_epoch",
+                                              "iters_per_epoch", "weight", "num_class_list"]), _VALUE, max_size=3))
+def test_fast_path_agrees_with_the_model_for_every_loss(name, extra):
+    values = {"weight": 1.0, "num_class_list": [50, 7, 2], **extra}
+    assert params.entry_is_valid(values, name) == (check_entry(values, name=name) == [])

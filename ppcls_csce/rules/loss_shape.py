@@ -48,8 +48,8 @@ def check_loss_shape(context: Context) -> Iterator[Problem]:
                                                             f"least `weight` (PaddleClas's build_loss requires it), "
                                                             f"got {values!r}")
                 continue
-            if name == params.LOSS_NAME:
-                continue  # csce-params checks weight with the other CostSensitiveCE parameters
+            if name in params.LOSSES:
+                continue  # csce-params checks weight with the other parameters of the three count-driven losses
             if "weight" not in values:
                 yield context.problem(rule, keys + (name,), f"{name} has no weight: PaddleClas's build_loss "
                                                             "requires one in every loss entry", at_key=True)

@@ -1,30 +1,14 @@
 """A gamma so large that the rarest-to-commonest weight underflows float32, the dtype the loss computes in.
 
-A local helper: the loss helper's params module may grow the same check; then this one calls it.
+The arithmetic is params.weight_underflow (stdlib, beside the weight formula).
 """
 
 import math
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator
 
 from .. import params
 from ..report import Problem
 from .base import WARNING, Context, Rule
-
-# log of float32's smallest normal number (2 ** -126, about 1.2e-38): below it a weight is 0 or imprecise.
-LOG_FLOAT32_TINY = -126 * math.log(2.0)
-
-
-def weight_underflow(counts: List[int], gamma: float) -> Optional[Tuple[int, float, float]]:
-    """(class, log10 of its weight, the largest gamma that keeps it a normal float32) when the smallest weight
-    (N_min / N_max) ** gamma is below float32's smallest normal number; computed in logs, so it never underflows."""
-    n_min, n_max = min(counts), max(counts)
-    if n_min == n_max:
-        return None
-    log_ratio = math.log(n_min / n_max)
-    if gamma * log_ratio >= LOG_FLOAT32_TINY:
-        return None
-    return counts.index(n_max), gamma * log_ratio / math.log(10.0), LOG_FLOAT32_TINY / log_ratio
-
 
 def check_weight_underflow(context: Context) -> Iterator[Problem]:
     """The weights `(N_min / N_c) ** gamma` are float32 in the loss: when gamma makes the commonest class's
@@ -33,7 +17,7 @@ def check_weight_underflow(context: Context) -> Iterator[Problem]:
     for entry in context.csce_entries():
         counts, gamma = entry.value("num_class_list"), entry.value("gamma", params.DEFAULT_GAMMA)
         try:
-            found = weight_underflow(params.check_num_class_list(counts), params.check_gamma(gamma))
+            found = params.weight_underflow(counts, params.check_gamma(gamma))
         except params.ParamError:
             continue  # csce-params reports it
         if found is not None:
