@@ -19,7 +19,7 @@ from .report import ERROR, Problem, escape_text, format_text
 CLASS_COUNT = click.IntRange(min=1, max=MAX_CLASSES)
 
 # The order a user meets the commands in (click would sort them by name).
-WORKFLOW = ("stats", "gen", "install", "validate", "smoke", "uninstall")
+WORKFLOW = ("stats", "gen", "install", "validate", "smoke", "adjust", "uninstall")
 
 
 def echo_problems(problems: Sequence[Problem]) -> None:
@@ -70,6 +70,7 @@ def cli() -> None:
       4. validate  check the config (also in pre-commit and CI)
       5. smoke     run the loss on your device against a float64 reference
       6. train     PaddleClas's own tools/train.py -c CONFIG
+      7. adjust    (optional) post-hoc logit adjustment of a CE-trained model
 
     \b
     Example:

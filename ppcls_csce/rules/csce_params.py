@@ -10,7 +10,7 @@ from typing import Iterator, List
 
 from .. import params
 from ..report import Problem
-from .base import ERROR, WARNING, Context, CsceEntry, Rule, loss_sections
+from .base import ERROR, Context, CsceEntry, Rule, loss_sections
 
 _NAMES = ", ".join(list(params.LOSSES)[:-1]) + " or " + list(params.LOSSES)[-1]
 
