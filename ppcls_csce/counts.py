@@ -90,7 +90,7 @@ def epoch_probabilities(counts: Sequence[int], epoch: int, power: float = 1.0, p
     progressive schedule over the re-sampled epochs, t = epoch - start_epoch + 1 of T = total_epochs -
     start_epoch + 1 (so the last epoch is class-balanced, as in the reference code's `epoch / MAX_EPOCH`).
     """
-    if epoch < start_epoch:
+    if epoch < check_start_epoch(start_epoch, total_epochs):
         return sampling_probabilities(counts, 1.0)
     if not progressive:
         return sampling_probabilities(counts, power)
