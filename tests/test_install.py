@@ -498,3 +498,96 @@ def test_installed_checkout_builds_the_loss_by_name(checkout: Path) -> None:
     want = reference_loss(np.array([[2.0, 0.5, -1.0], [0.0, 1.0, 3.0]]), np.array([0, 2]), [90, 9, 3])
     assert float(value) == pytest.approx(float(want), rel=1e-12)
     assert (leaked, sampler, metric) == ("False", "LongTailSampler", "LongTailAcc")
+
+
+# --- PaddleClas's own trainer ----------------------------------------------------------------------
+
+def _tree(root: Path) -> Dict[str, bytes]:
+    """Every file of a checkout except the byte code a run leaves behind."""
+    return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*"))
+            if p.is_file() and "__pycache__" not in p.parts}
+
+
+def _image_set(root: Path, counts: List[int], name: str) -> Path:
+    """Tiny 32 px JPEGs, one colour per class plus noise, and their PaddleClas list file."""
+    import cv2
+
+    rng = np.random.default_rng(len(name))
+    lines = []
+    for label, count in enumerate(counts):
+        for i in range(count):
+            image = np.clip(rng.normal(50 + 60 * label, 20, size=(32, 32, 3)), 0, 255).astype(np.uint8)
+            relative = f"{name}/{label}_{i}.jpg"
+            (root / name).mkdir(parents=True, exist_ok=True)
+            cv2.imwrite(str(root / relative), image)
+            lines.append(f"{relative} {label}")
+    (root / f"{name}.txt").write_text("\n".join(lines) + "\n")
+    return root / f"{name}.txt"
+
+
+@pytest.mark.engine
+def test_engine_trains_with_the_sampler_and_reports_the_metric(tmp_path: Path) -> None:
+    """install, then 2 CPU epochs of PPLCNet_x0_25 at 32 px through tools/train.py with a deferred
+    class-balanced LongTailSampler and LongTailAcc first in Metric.Eval; uninstall restores the tree."""
+    if PADDLECLAS is None:
+        pytest.skip(SKIP_REASON)
+    pytest.importorskip("paddle")
+    import yaml
+
+    checkout = tmp_path / "PaddleClas"
+    shutil.copytree(PADDLECLAS, checkout, ignore=shutil.ignore_patterns("__pycache__", "output", "dataset"))
+    before = _tree(checkout)
+    assert run("install", "--paddleclas", str(checkout)).exit_code == 0
+
+    train_counts, data = [40, 12, 6, 3], tmp_path / "data"
+    train_list, eval_list = _image_set(data, train_counts, "train"), _image_set(data, [9, 0, 3, 6], "val")
+    config = yaml.safe_load((checkout / "ppcls/configs/ImageNet/ResNet/ResNet18.yaml").read_text())
+    config["Global"].update(epochs=2, device="cpu", output_dir=str(tmp_path / "output"), print_batch_step=1,
+                            save_interval=100, image_shape=[3, 32, 32])
+    config["Arch"] = {"name": "PPLCNet_x0_25", "class_num": 4}
+    config["Optimizer"]["lr"] = {"name": "Cosine", "learning_rate": 0.01}
+    ops = [{"DecodeImage": {"to_rgb": True, "channel_first": False}},
+           {"NormalizeImage": {"scale": 1.0 / 255.0, "mean": [0.5] * 3, "std": [0.25] * 3, "order": ""}}]
+    for mode, lst, sampler in (
+        ("Train", train_list, {"name": "LongTailSampler", "batch_size": 8, "drop_last": False, "shuffle": True,
+                               "power": 0.0, "start_epoch": 2}),
+        ("Eval", eval_list, {"name": "DistributedBatchSampler", "batch_size": 8, "drop_last": False, "shuffle": False}),
+    ):
+        config["DataLoader"][mode] = {
+            "dataset": {"name": "ImageNetDataset", "image_root": str(data), "cls_label_path": str(lst), "transform_ops": ops},
+            "sampler": sampler, "loader": {"num_workers": 0, "use_shared_memory": False}}
+    config["Metric"] = {"Train": [{"TopkAcc": {"topk": [1]}}],
+                        "Eval": [{"LongTailAcc": {"num_class_list": train_counts}}, {"TopkAcc": {"topk": [1]}}]}
+    config_path = tmp_path / "lt.yaml"
+    config_path.write_text(yaml.safe_dump(config))
+
+    done = subprocess.run([sys.executable, "tools/train.py", "-c", str(config_path), "-o", "Global.device=cpu"],
+                          cwd=checkout, capture_output=True, text=True, timeout=600)
+    log = done.stdout + done.stderr
+    assert done.returncode == 0, log[-3000:]
+    assert "LongTailSampler: class-balanced from epoch 2 (instance-balanced before); 4 classes, 61 images, " \
+           "8 batches per epoch per rank" in log
+    assert ("LongTailAcc: 4 classes, shot groups by thirds of the classes by training count (the ImageNet-LT "
+            "thresholds leave a group empty): many 2, medium 1, few 1") in log
+    balanced = []
+    for epoch in (1, 2):
+        final = [line for line in log.splitlines() if f"[Eval][Epoch {epoch}][Avg]" in line]
+        assert len(final) == 1, log[-3000:]
+        pairs = [part.split(": ") for part in final[0].split("[Avg]")[1].split(", ")]
+        names = [name for name, _ in pairs]
+        assert names[names.index("balanced_acc"):] == ["balanced_acc", "top1", "many_acc", "medium_acc", "few_acc",
+                                                       "top1"], final[0]  # then TopkAcc's
+        values = {name: float(value) for name, value in pairs[names.index("balanced_acc"):][:5]}
+        assert values["top1"] == pytest.approx(float(pairs[-1][1]), abs=1e-5)  # the same top-1 as TopkAcc's
+        # thirds by count: many = classes 0 and 1 (1 has no test images, so it is left out), medium 2, few 3
+        assert values["many_acc"] * 9 == pytest.approx(round(values["many_acc"] * 9), abs=1e-4)
+        assert values["balanced_acc"] == pytest.approx(
+            np.mean([values[k] for k in ("many_acc", "medium_acc", "few_acc")]), abs=1e-5)
+        top1_from_groups = (9 * values["many_acc"] + 3 * values["medium_acc"] + 6 * values["few_acc"]) / 18
+        assert values["top1"] == pytest.approx(top1_from_groups, abs=1e-5)
+        balanced.append(values["balanced_acc"])
+        best = [line for line in log.splitlines() if f"[Eval][Epoch {epoch}][best metric:" in line][0]
+        assert float(best.split("best metric: ")[1].rstrip("]")) == pytest.approx(max(balanced), abs=1e-5)
+
+    assert run("uninstall", "--paddleclas", str(checkout)).exit_code == 0
+    assert _tree(checkout) == before
