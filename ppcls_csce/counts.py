@@ -75,9 +75,9 @@ def progressive_probabilities(counts: Sequence[int], t: float, total: float) -> 
 
 def check_start_epoch(start_epoch: object, total_epochs: Optional[int]) -> int:
     """E, the first re-sampled epoch, counted from 1 (as the loss's drw_start_epoch); 1 = from the start."""
-    if isinstance(start_epoch, bool) or not isinstance(start_epoch, numbers.Integral) or start_epoch < 1:
+    if isinstance(start_epoch, bool) or not isinstance(start_epoch, numbers.Integral) or int(start_epoch) < 1:
         raise CountsError(f"start_epoch must be a whole number >= 1 (the first re-sampled epoch), got {start_epoch!r}")
-    if total_epochs is not None and start_epoch > total_epochs:
+    if total_epochs is not None and int(start_epoch) > total_epochs:
         raise CountsError(f"start_epoch {start_epoch} is after the last epoch ({total_epochs}): nothing would be re-sampled")
     return int(start_epoch)
 

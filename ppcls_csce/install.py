@@ -166,7 +166,7 @@ def insert_import(text: str, part: Part, path: Path = Path("__init__.py")) -> st
     """The import line after the last top-level relative import (else any import), checked to compile."""
     bom, body = (_BOM, text[1:]) if text.startswith(_BOM) else ("", text)
     tree = _parse(body, path)
-    imports = [node for node in tree.body if isinstance(node, ast.ImportFrom) and node.level]
+    imports: List[ast.stmt] = [node for node in tree.body if isinstance(node, ast.ImportFrom) and node.level]
     imports = imports or [node for node in tree.body if isinstance(node, (ast.Import, ast.ImportFrom))]
     after = (imports[-1].end_lineno or 0) if imports else 0
     lines = split_lines(body)

@@ -8,7 +8,7 @@ cannot be averaged that way, so here each meter is a view over per-class counts 
 
 import logging
 import math
-from typing import Dict, List, Optional
+from typing import Dict, Optional
 
 import numpy as np
 import paddle

@@ -6,7 +6,7 @@ so that len() (iters_per_epoch, the lr schedule, the loss's DRW step count) is t
 """
 
 import logging
-from typing import Iterator, List, Optional
+from typing import Iterator, List
 
 import numpy as np
 from paddle.io import DistributedBatchSampler

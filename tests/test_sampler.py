@@ -111,7 +111,6 @@ def test_progressive_frequencies_at_start_middle_end(dataset, epoch: int) -> Non
 
 def test_deferred_switch_at_start_epoch(dataset) -> None:
     sampler = LongTailSampler(dataset, batch_size=16, power=0.0, start_epoch=4, total_epochs=6)
-    labels = np.asarray(sampler.labels)
     for epoch in (1, 2, 3):  # instance-balanced: the usual one-pass shuffle
         assert sorted(sampler.draw(epoch - 1).tolist()) == list(range(N))
     assert sampler.describe() == "class-balanced from epoch 4 (instance-balanced before)"
