@@ -1,6 +1,7 @@
 """LongTailAcc against a direct numpy computation from the same predictions."""
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -115,3 +116,43 @@ def test_a_label_outside_the_counts_is_a_clear_error() -> None:
     metric = LongTailAcc([10, 2])
     with pytest.raises(MetricError, match="label 2 is outside 0..1"):
         metric(paddle.to_tensor([[1.0, 0.0, 0.0]]), paddle.to_tensor([[2]]))
+
+
+RANKS_SCRIPT = r'''
+import json
+import numpy as np, paddle, paddle.distributed as dist
+dist.init_parallel_env()
+from ppcls_csce.metric import LongTailAcc
+rank = dist.get_rank()
+data = json.load(open("data.json"))
+metric = LongTailAcc(data["counts"], sum_over_ranks=True)
+for logits, labels in data["ranks"][rank]:
+    metric(paddle.to_tensor(np.array(logits, dtype="float32")), paddle.to_tensor(np.array(labels).reshape(-1, 1)))
+print("RESULT", rank, dist.get_world_size(), json.dumps(metric.values()), flush=True)
+'''
+
+
+def test_sum_over_ranks_all_reduces_in_a_real_two_process_run(tmp_path) -> None:
+    """Two CPU processes (paddle.distributed.launch), each with its own share: both print the whole set's figures."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    logits, labels = eval_data(3, size=96)
+    shares = [[(logits[i:i + 16].tolist(), labels[i:i + 16].tolist()) for i in range(start, 96, 32)] for start in (0, 16)]
+    (tmp_path / "data.json").write_text(json.dumps({"counts": TRAIN_COUNTS, "ranks": shares}))
+    (tmp_path / "ranks.py").write_text(RANKS_SCRIPT)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(p for p in (str(Path(__file__).resolve().parents[1]),
+                                                                   os.environ.get("PYTHONPATH", "")) if p))
+    done = subprocess.run([sys.executable, "-m", "paddle.distributed.launch", "--nnodes", "1", "--nproc_per_node", "2",
+                           "--log_dir", str(tmp_path / "log"), "ranks.py"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=240)
+    logs = "".join(p.read_text(errors="replace") for p in sorted((tmp_path / "log").glob("*")) if p.is_file())
+    assert done.returncode == 0, (done.stdout + done.stderr + logs)[-3000:]
+    results = sorted(line.split(" ", 3)[1:] for line in logs.splitlines() if line.startswith("RESULT "))
+    assert [(rank, world) for rank, world, _ in results] == [("0", "2"), ("1", "2")], logs[-3000:]
+    used = np.concatenate([np.arange(i, i + 16) for start in (0, 16) for i in range(start, 96, 32)])
+    want = direct(logits[used], labels[used])
+    for _, _, values in results:
+        assert json.loads(values) == pytest.approx(want, rel=1e-12, nan_ok=True)
