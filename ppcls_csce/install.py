@@ -43,7 +43,7 @@ class Part:
         tree = ast.parse((_PACKAGE_DIR / self.source).read_text(encoding="utf-8"))
         for node in tree.body:
             if isinstance(node, ast.Assign) and any(getattr(t, "id", "") == "__all__" for t in node.targets):
-                return [name for name in ast.literal_eval(node.value) if not name.endswith("Error")]
+                return list(ast.literal_eval(node.value))
         return [node.name for node in tree.body if isinstance(node, ast.ClassDef) and not node.name.startswith("_")]
 
     @property

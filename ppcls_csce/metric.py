@@ -129,4 +129,4 @@ class LongTailAcc(nn.Layer):
         return ", ".join(meter.avg_info for meter in self.avg_meters.values())
 
 
-__all__ = ["LongTailAcc", "MetricError"]
+__all__ = ["LongTailAcc"]  # what install imports into ppcls/metric/__init__.py

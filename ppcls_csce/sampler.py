@@ -144,4 +144,4 @@ class LongTailSampler(DistributedBatchSampler):
         self.epoch = int(epoch)
 
 
-__all__ = ["LongTailSampler", "SamplerError"]
+__all__ = ["LongTailSampler"]  # what install imports into ppcls/data/__init__.py
