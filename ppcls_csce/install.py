@@ -155,8 +155,15 @@ def _has_import(text: str, part: Part) -> bool:
     return any(_is_marker_line(line, part) for line in split_lines(text))
 
 
+def _current_import(text: str, part: Part) -> bool:
+    """Exactly one marked line, and it imports today's names (an older one may lack a newer loss)."""
+    marked = [line.strip() for line in split_lines(text) if _is_marker_line(line, part)]
+    return marked == [part.import_line]
+
+
 def _parse(text: str, path: Path) -> ast.Module:
     try:
+        compile(text, str(path), "exec", dont_inherit=True)  # the compiler's own checks, beyond the grammar
         return ast.parse(text, str(path))
     except SyntaxError as error:
         raise CsceError(f"{path}:{error.lineno}:{error.offset or 0}: error: cannot parse it: {error.msg}") from None
@@ -216,13 +223,15 @@ def part_states(paddleclas: Union[str, Path]) -> List[Tuple[Part, str, str]]:
     """(part, state, why) for each manifest entry."""
     root, result = Path(paddleclas), []
     for part in MANIFEST:
-        has_import = _has_import(_init_text(root, part), part)
+        text = _init_text(root, part)
+        has_import = _has_import(text, part)
         state, why = _file_state(root / part.target, part)
         if state is None:
             state, why = (ABSENT, f"{root / part.target} and its import are not there") if not has_import else (
                 OUTDATED, f"{root / part.init} imports {part.module} but {root / part.target} is missing")
-        elif state == INSTALLED and not has_import:
-            state, why = OUTDATED, f"{root / part.init} does not import {', '.join(part.names)}"
+        elif state == INSTALLED and not _current_import(text, part):
+            state, why = OUTDATED, f"{root / part.init} does not import {', '.join(part.names)}" + (
+                " (its marked import line is from another version)" if has_import else "")
         result.append((part, state, why))
     return result
 
@@ -285,8 +294,9 @@ def install(paddleclas: Union[str, Path], force: bool = False) -> str:
                 raise CsceError(f"{root}: not a PaddleClas checkout (no {Path(part.target).parent}/)")
             files.append((target, source))
         text = _init_text(root, part)
-        if not _has_import(text, part):
-            inits.append((_regular(root / part.init), insert_import(text, part, root / part.init).encode("utf-8")))
+        if not _current_import(text, part):
+            new_text = insert_import(remove_import(text, part), part, root / part.init)
+            inits.append((_regular(root / part.init), new_text.encode("utf-8")))
     if not files and not inits:
         return f"already installed in {root}: nothing changed"
     _apply(files + inits)

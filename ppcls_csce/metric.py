@@ -8,7 +8,7 @@ cannot be averaged that way, so here each meter is a view over per-class counts 
 
 import logging
 import math
-from typing import Dict, Optional
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import paddle
@@ -50,7 +50,7 @@ class LongTailAcc(nn.Layer):
     rank sees every sample; `sum_over_ranks: True` is for loops that do not (each rank its own share).
     """
 
-    def __init__(self, num_class_list, best="balanced_acc", sum_over_ranks=False):
+    def __init__(self, num_class_list: Sequence[int], best: str = "balanced_acc", sum_over_ranks: bool = False) -> None:
         super().__init__()
         if isinstance(num_class_list, (str, bytes)) or not hasattr(num_class_list, "__len__"):
             raise MetricError(f"LongTailAcc: num_class_list must be the list of training counts, got {num_class_list!r}")
@@ -82,7 +82,7 @@ class LongTailAcc(nn.Layer):
         self.correct += correct
         self._cache = None
 
-    def batch_counts(self, x, label):
+    def batch_counts(self, x: Any, label: Any) -> Tuple[np.ndarray, np.ndarray]:
         """(total, correct) per class for one batch of logits and int labels."""
         if isinstance(x, dict):
             x = x["logits"]
@@ -97,7 +97,7 @@ class LongTailAcc(nn.Layer):
         correct = np.bincount(labels[predicted == labels], minlength=self.num_classes)
         return total, correct
 
-    def forward(self, x, label) -> Dict[str, float]:
+    def forward(self, x: Any, label: Any) -> Dict[str, float]:
         total, correct = self.batch_counts(x, label)
         if self.sum_over_ranks and paddle.distributed.get_world_size() > 1:
             both = paddle.to_tensor(np.stack([total, correct]))

@@ -6,7 +6,7 @@ so that len() (iters_per_epoch, the lr schedule, the loss's DRW step count) is t
 """
 
 import logging
-from typing import Iterator, List
+from typing import Any, Iterator, List, Optional
 
 import numpy as np
 from paddle.io import DistributedBatchSampler
@@ -33,8 +33,10 @@ class LongTailSampler(DistributedBatchSampler):
     shares are disjoint and together make one epoch of total_size = ceil(N / ranks) * ranks draws.
     """
 
-    def __init__(self, dataset, batch_size, shuffle=True, drop_last=False, power=None, progressive=False,
-                 start_epoch=1, total_epochs=None, seed=0, num_replicas=None, rank=None):
+    def __init__(self, dataset: Any, batch_size: int, shuffle: bool = True, drop_last: bool = False,
+                 power: Optional[float] = None, progressive: bool = False, start_epoch: int = 1,
+                 total_epochs: Optional[int] = None, seed: int = 0, num_replicas: Optional[int] = None,
+                 rank: Optional[int] = None) -> None:
         if not _is_int(batch_size) or batch_size < 1:
             raise SamplerError(f"LongTailSampler: batch_size must be a whole number >= 1, got {batch_size!r}")
         if shuffle is not True:
@@ -75,7 +77,7 @@ class LongTailSampler(DistributedBatchSampler):
                   self.describe(), len(self.class_counts), len(self.labels), len(self))
 
     @staticmethod
-    def _labels(dataset) -> np.ndarray:
+    def _labels(dataset: Any) -> np.ndarray:
         labels = getattr(dataset, "labels", None)
         if labels is None:
             raise SamplerError(f"LongTailSampler needs a dataset with a `labels` list (as ImageNetDataset has); "

@@ -193,6 +193,14 @@ def test_outdated_states_and_repair(checkout: Path) -> None:
     assert run("install", "--paddleclas", str(checkout)).exit_code == 0
     assert snapshot(checkout) == installed
 
+    loss_init = checkout / LOSS.init  # an older install imported another list of losses than loss.py has now
+    older_line = f"from .cs_celoss import {', '.join(LOSS.names + ['RetiredLoss'])}{installer.MARK_TEXT}"
+    loss_init.write_text(loss_init.read_text().replace(LOSS.import_line, older_line))
+    result = run("install", "--paddleclas", str(checkout), "--check")
+    assert result.exit_code == 1 and "marked import line is from another version" in result.output
+    assert run("install", "--paddleclas", str(checkout)).exit_code == 0
+    assert snapshot(checkout) == installed
+
     (checkout / LOSS.target).unlink()  # file deleted by hand
     result = run("install", "--paddleclas", str(checkout), "--check")
     assert result.exit_code == 1 and "cs_celoss.py is missing" in result.output
