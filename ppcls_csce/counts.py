@@ -105,14 +105,18 @@ def instance_balanced(epoch: int, power: float = 1.0, progressive: bool = False,
     return epoch < start_epoch or (not progressive and power == 1.0)
 
 
+def _by_threshold(values: List[int]) -> Dict[str, List[int]]:
+    groups: Dict[str, List[int]] = {name: [] for name in SHOT_GROUPS}
+    for label, count in enumerate(values):
+        groups["many" if count > MANY_SHOT_ABOVE else "few" if count < FEW_SHOT_BELOW else "medium"].append(label)
+    return groups
+
+
 def shot_groups(counts: Sequence[int]) -> Dict[str, List[int]]:
     """Classes by training count: ImageNet-LT's thresholds, or thirds of the classes by count when
     those thresholds leave a group empty (small or mildly imbalanced sets), most frequent first."""
     values = _check_counts(counts)
-    groups: Dict[str, List[int]] = {name: [] for name in SHOT_GROUPS}
-    for label, count in enumerate(values):
-        name = "many" if count > MANY_SHOT_ABOVE else "few" if count < FEW_SHOT_BELOW else "medium"
-        groups[name].append(label)
+    groups = _by_threshold(values)
     if all(groups.values()):
         return groups
     order = sorted(range(len(values)), key=lambda label: (-values[label], label))
@@ -127,10 +131,6 @@ def shot_groups(counts: Sequence[int]) -> Dict[str, List[int]]:
 
 def shot_rule(counts: Sequence[int]) -> str:
     """Which rule shot_groups used, in words (for logs and reports)."""
-    values = _check_counts(counts)
-    by_threshold = [any(c > MANY_SHOT_ABOVE for c in values),
-                    any(FEW_SHOT_BELOW <= c <= MANY_SHOT_ABOVE for c in values),
-                    any(c < FEW_SHOT_BELOW for c in values)]
-    if all(by_threshold):
+    if all(_by_threshold(_check_counts(counts)).values()):
         return f"many > {MANY_SHOT_ABOVE}, medium {FEW_SHOT_BELOW}..{MANY_SHOT_ABOVE}, few < {FEW_SHOT_BELOW} training images"
     return "thirds of the classes by training count (the ImageNet-LT thresholds leave a group empty)"
