@@ -64,6 +64,8 @@ def _read(path: Path) -> str:
         return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
         raise CsceError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+    except (PermissionError, IsADirectoryError) as error:
+        raise CsceError(f"{path}: cannot read it ({error.strerror})") from None
 
 
 def _regular(path: Path) -> Path:
