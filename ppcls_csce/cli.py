@@ -193,28 +193,30 @@ def stats(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optio
 @click.option("--paddleclas", "paddleclas", required=True, metavar="DIR",
               type=click.Path(exists=True, file_okay=False),
               help="The PaddleClas checkout (the folder holding ppcls/).")
-@click.option("--check", is_flag=True, help="Only report installed, outdated or absent (exit 0 only if installed).")
+@click.option("--check", is_flag=True, help="Only report installed, outdated, edited locally or absent (exit 0 only if installed).")
+@click.option("--force", is_flag=True, help="Overwrite installed files that were edited locally.")
 @click.pass_context
-def install_command(ctx: click.Context, paddleclas: str, check: bool) -> None:
-    """Write ppcls/loss/cs_celoss.py into a PaddleClas checkout and import it."""
+def install_command(ctx: click.Context, paddleclas: str, check: bool, force: bool) -> None:
+    """Write the losses, LongTailSampler and LongTailAcc into a PaddleClas checkout and import them."""
     from . import install as installer
 
     if check:
         state, why = installer.check(paddleclas)
         click.echo(f"{state}: {why}")
         ctx.exit(0 if state == installer.INSTALLED else 1)
-    click.echo(installer.install(paddleclas))
+    click.echo(installer.install(paddleclas, force=force))
 
 
 @cli.command("uninstall")
 @click.option("--paddleclas", "paddleclas", required=True, metavar="DIR",
               type=click.Path(exists=True, file_okay=False),
               help="The PaddleClas checkout (the folder holding ppcls/).")
-def uninstall_command(paddleclas: str) -> None:
-    """Remove cs_celoss.py and its import line, restoring __init__.py byte for byte."""
+@click.option("--force", is_flag=True, help="Remove installed files even if they were edited locally.")
+def uninstall_command(paddleclas: str, force: bool) -> None:
+    """Remove what install wrote, restoring the three __init__.py files byte for byte."""
     from . import install as installer
 
-    click.echo(installer.uninstall(paddleclas))
+    click.echo(installer.uninstall(paddleclas, force=force))
 
 
 @cli.command("smoke")

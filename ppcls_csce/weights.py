@@ -4,14 +4,11 @@ import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
+from .counts import FEW_SHOT_BELOW, MANY_SHOT_ABOVE
 from .errors import CsceError, ProblemsError
 from .params import class_weights
 from .report import ERROR, note
 from .scanner import SHOWN_PROBLEMS, ListCounts, scan_lists
-
-# ImageNet-LT's convention: many-shot > 100 training images, medium 20..100, few-shot < 20.
-MANY_SHOT_ABOVE = 100
-FEW_SHOT_BELOW = 20
 
 
 @dataclass(frozen=True)
