@@ -15,8 +15,8 @@ Within a seed every method sees the same split, the same initial weights and the
 so the comparison is paired. Writes OUT/results.md (mean +- std over seeds), OUT/results.json (every
 seed's numbers) and OUT/per_class_accuracy.png; with --keep-lists the list files stay in OUT/lists/.
 
-Full run:  python examples/longtail/run.py
-Tiny run:  python examples/longtail/run.py --seeds 1 --epochs 3 --ratios 10 --out /tmp/lt
+Full run:  python examples/longtail/digits/run.py
+Tiny run:  python examples/longtail/digits/run.py --seeds 1 --epochs 3 --ratios 10 --out /tmp/lt
 """
 
 import argparse
@@ -439,7 +439,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 summary = ", ".join(f"{name} {100 * r['balanced']:.1f}" for name, r in results.items())
                 print(f"imbalance {ratio} seed {seed}: balanced accuracy {summary}", file=sys.stderr, flush=True)
     seconds = time.perf_counter() - started
-    command = "python examples/longtail/run.py" + _flags_text(argv)
+    command = "python examples/longtail/digits/run.py" + _flags_text(argv)
     write_atomic(settings.out / "results.md", render_markdown(settings, runs, counts, command, seconds).encode())
     write_atomic(settings.out / "results.json", (json.dumps({"counts": counts, "runs": runs}) + "\n").encode())
     plot(settings, runs, counts, settings.out / "per_class_accuracy.png")
