@@ -140,6 +140,8 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--arms", default=",".join(arm.key for arm in ARMS),
                         help="comma-separated arms (default: all; unavailable ones are skipped with the reason)")
     parser.add_argument("--epochs", type=int, help="override the schedule's epochs")
+    parser.add_argument("--report-only", action="store_true",
+                        help="only rewrite results.* from the finished runs in OUT/runs (no training)")
     parser.add_argument("--quick", action="store_true", help="300 images, 2 epochs, 30 test images a class, 2 seeds")
     args = parser.parse_args(argv)
     if args.quick and "--seeds" not in (argv if argv is not None else sys.argv):
@@ -183,9 +185,13 @@ def main(argv: Optional[List[str]] = None) -> int:
             print(f"skipping arm {arm.key}: {reason}", flush=True)
         else:
             runnable.append(arm)
+    info = engine_info(paddleclas)
+    if args.report_only:
+        report(out, schedule, info, skipped)
+        print(f"wrote {out / 'results.md'}, {out / 'results.json'}, {out / ltreport.PLOT} (no training)")
+        return 0
     copy = prepare_paddleclas(paddleclas, work)
     prepare_base(copy, schedule, work / "configs" / "base.yaml")
-    info = engine_info(paddleclas)
     todo = [(arm, seed) for seed in range(args.seeds) for arm in runnable]
     print(f"{len(todo)} runs: arms {', '.join(a.key for a in runnable)} x seeds 0..{args.seeds - 1}; "
           f"{schedule.epochs} epochs of {schedule.arch} at {schedule.image_size} px, DRW from epoch "
@@ -206,12 +212,19 @@ def main(argv: Optional[List[str]] = None) -> int:
         ltreport.write_json(record_path, record)
         print(f"[{number}/{len(todo)}] {arm.key} seed {seed}: top-1 {100 * record['top1']:.1f}%, "
               f"{record['wall_seconds']:.0f} s", flush=True)
-    records = [json.loads(path.read_text()) for path in sorted((out / "runs").glob("*.json"))]
-    records = [r for r in records if r.get("schedule") == asdict(schedule)]
-    ltreport.write_all(out, records, [a for a in ARMS if a.key in {r["arm"] for r in records}], info, asdict(schedule),
-                       skipped)
+        report(out, schedule, info, skipped)
+    report(out, schedule, info, skipped)
     print(f"wrote {out / 'results.md'}, {out / 'results.json'}, {out / ltreport.PLOT}", flush=True)
     return 0
+
+
+def report(out: Path, schedule: Schedule, info: Dict[str, object], skipped: Dict[str, str]) -> None:
+    """results.json, results.md and the plot from every finished run of this schedule (redone after each run)."""
+    records = [json.loads(path.read_text()) for path in sorted((out / "runs").glob("*.json"))]
+    records = [r for r in records if r.get("schedule") == asdict(schedule)]
+    if records:
+        ltreport.write_all(out, records, [a for a in ARMS if a.key in {r["arm"] for r in records}], info,
+                           asdict(schedule), skipped)
 
 
 if __name__ == "__main__":

@@ -38,6 +38,15 @@ def metrics(record: Dict) -> Dict[str, float]:
     return found
 
 
+def drw_epoch(records: List[Dict]) -> str:
+    """The epoch DRW's weights start, as the runs' gen flags say ('-' before any DRW run)."""
+    for record in records:
+        flags = record.get("gen_flags", [])
+        if "--drw-epoch" in flags:
+            return str(flags[flags.index("--drw-epoch") + 1])
+    return "-"
+
+
 def spread(values: Sequence[float]) -> str:
     """Mean ± sample std in percent (± 0.0 for one seed)."""
     mean = 100 * statistics.fmean(values)
@@ -70,6 +79,12 @@ def markdown(records: List[Dict], arms: Sequence, info: Dict, schedule: Dict) ->
         f"{records[0]['test_images'] if records else '?'} images, as many of every class, so top-1 equals balanced "
         "accuracy. Shot groups by training-count rank: many = 5 most frequent classes, medium = next 3, "
         "few = 2 rarest.",
+        "",
+        f"Configs: `python -m ppcls_csce gen` on PaddleClas's {info['base_config']} (network, 10 classes, "
+        "small-image transforms, batch size set first), then tools/train.py's -o options (in results.json). Every arm "
+        "trains CostSensitiveCE as gen writes it, with the base config's label smoothing (epsilon 0.1): CE is gamma 0; "
+        f"DRW is plain CE, then gamma 1 from epoch {drw_epoch(records)}. Test-set accuracy is read back from each "
+        "saved model (lteval.py: ppcls.arch.build_model, the .pdparams, the config's eval transforms).",
         "",
         f"Accuracy in %, mean ± std over seeds ({', '.join(map(str, seeds))}):",
         "",
