@@ -1,23 +1,29 @@
-"""The long-tail experiment (examples/longtail/run.py) in a tiny configuration, end to end.
+"""The long-tail experiments of examples/longtail/, each in a tiny configuration, end to end.
 
-The full run (10 seeds, 60 epochs) is not part of CI; this runs the same code path with 2 seeds and
-2 epochs: list files, `csce-config gen`, the paddle loss, the table, the JSON and the plot.
+1. Fashion-MNIST through PaddleClas's own tools/train.py (fashion_mnist.py): its --quick run (300
+   images, 2 epochs, 2 seeds), marked `engine`; skipped with the reason when there is no PaddleClas
+   checkout (PPCLS_CSCE_PADDLECLAS, default ../shared/PaddleClas) or no Fashion-MNIST files
+   (apt-get install dataset-fashion-mnist). The split helpers are tested without paddle.
+2. The secondary digits experiment (digits/run.py: an MLP trained outside PaddleClas) with 2 seeds
+   and 2 epochs: list files, `csce-config gen`, the paddle loss, the table, the JSON and the plot.
 """
 
 import importlib.util
 import json
 import math
+import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Dict, List, Tuple
+from typing import Dict, List, Optional, Tuple
 
+import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SCRIPT = REPO / "examples" / "longtail" / "run.py"
+SCRIPT = REPO / "examples" / "longtail" / "digits" / "run.py"
 RATIOS = (10, 100)
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 CELL = re.compile(r"^(\d+\.\d) ± (\d+\.\d)$")
@@ -166,4 +172,197 @@ def test_bad_usage_is_one_line_and_exit_2(tmp_path: Path) -> None:
     assert done.returncode == 2
     assert done.stderr.strip().splitlines()[-1].endswith("must be >= 1")
     assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+# ---------------------------------------------------------------- Fashion-MNIST in PaddleClas
+
+LONGTAIL = REPO / "examples" / "longtail"
+FM_SCRIPT = LONGTAIL / "fashion_mnist.py"
+FM_ARMS = ("ce", "cs_ce", "drw")  # the arms that need nothing beyond main
+HEX40 = re.compile(r"^[0-9a-f]{40}$")
+Quick = Tuple[Path, subprocess.CompletedProcess]
+
+
+def load_module(name: str) -> ModuleType:
+    sys.path.insert(0, str(LONGTAIL))
+    try:
+        spec = importlib.util.spec_from_file_location(name, LONGTAIL / f"{name}.py")
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        return module
+    finally:
+        sys.path.remove(str(LONGTAIL))
+
+
+def paddleclas_checkout() -> Optional[Path]:
+    """The checkout the script would take: PPCLS_CSCE_PADDLECLAS ("" for none), else ../shared/PaddleClas."""
+    named = os.environ.get("PPCLS_CSCE_PADDLECLAS")
+    folder = (Path(named) if named else None) if named is not None else REPO.parent / "shared" / "PaddleClas"
+    return folder if folder is not None and (folder / "tools" / "train.py").is_file() else None
+
+
+def engine_skip_reason() -> str:
+    if paddleclas_checkout() is None:
+        return ("needs a PaddleClas checkout (its ppcls/ and tools/): set PPCLS_CSCE_PADDLECLAS=/path/to/PaddleClas "
+                "(default ../shared/PaddleClas when it exists)")
+    problem = load_module("ltdata").missing_data(load_module("ltdata").DEFAULT_DATA)
+    return f"needs Fashion-MNIST: {problem}" if problem else ""
+
+
+needs_engine = pytest.mark.skipif(bool(engine_skip_reason()), reason=engine_skip_reason() or "-")
+
+
+def fm_run(out: Path, *flags: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    command = [sys.executable, str(FM_SCRIPT), "--quick", "--out", str(out), *flags]
+    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def quick(tmp_path_factory: pytest.TempPathFactory) -> Quick:
+    out = tmp_path_factory.mktemp("fashion") / "out"
+    done = fm_run(out, "--paddleclas", str(paddleclas_checkout()))
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out, done
+
+
+def train_losses(log: str) -> Dict[str, List[float]]:
+    """Per config file name (e.g. drw_seed0), the mean training loss of every epoch, from tools/train.py's log."""
+    losses: Dict[str, List[float]] = {}
+    current = ""
+    for line in log.splitlines():
+        if line.startswith("$ cd "):
+            current = re.search(r"-c \S*/(\w+)\.yaml", line).group(1)  # type: ignore[union-attr]
+            losses[current] = []
+        elif "][Avg]" in line and "[Train]" in line:
+            losses[current].append(float(re.search(r" loss: ([0-9.]+)", line).group(1)))  # type: ignore[union-attr]
+    return losses
+
+
+@pytest.mark.engine
+@needs_engine
+def test_quick_run_trains_every_available_arm_and_seed_in_paddleclas(quick: Quick) -> None:
+    out, done = quick
+    data = json.loads((out / "results.json").read_text())
+    ltdata = load_module("ltdata")
+    arms = {record["arm"] for record in data["runs"]}
+    assert set(FM_ARMS) <= arms
+    # Arms whose feature is missing are skipped with the reason printed, never silently.
+    for key, reason in data["skipped_arms"].items():
+        assert f"skipping arm {key}: {reason}" in done.stdout
+    assert arms | set(data["skipped_arms"]) == {arm.key for arm in load_module("fashion_mnist").ARMS}
+    counts = ltdata.scaled_counts(300)
+    for record in data["runs"]:
+        assert record["seed"] in (0, 1)
+        assert record["counts"] == ltdata.class_counts(record["seed"], counts)
+        per_class = record["per_class"]
+        assert len(per_class) == 10 and all(0.0 <= value <= 1.0 for value in per_class)
+        assert record["test_images"] == 300
+        assert record["metrics"]["balanced"] == pytest.approx(sum(per_class) / 10)
+        # A balanced test set: top-1 (counted by lteval over images) equals the mean per-class recall.
+        assert record["top1"] == pytest.approx(record["metrics"]["balanced"], abs=1e-9)
+        rarest = sorted(range(10), key=lambda c: (-record["counts"][c], c))[8:]
+        assert record["metrics"]["few"] == pytest.approx(sum(per_class[c] for c in rarest) / 2)
+        assert record["wall_seconds"] > 0 and record["paddle"]
+    assert HEX40.match(data["engine"]["paddleclas_commit"])
+    assert data["engine"]["trainer"] == "PaddleClas tools/train.py"
+
+
+@pytest.mark.engine
+@needs_engine
+def test_configs_come_from_gen_and_drw_switches_after_identical_ce_epochs(quick: Quick) -> None:
+    import yaml
+
+    out, _ = quick
+    records = {(r["arm"], r["seed"]): r for r in json.loads((out / "results.json").read_text())["runs"]}
+    for seed in (0, 1):
+        counts = records[("ce", seed)]["counts"]
+        for arm, gamma in (("ce", 0.0), ("cs_ce", 1.0), ("drw", 1.0)):
+            config = yaml.safe_load((out / "work" / "configs" / f"{arm}_seed{seed}.yaml").read_text())
+            (entry,) = config["Loss"]["Train"]
+            params = entry["CostSensitiveCE"]
+            assert params["num_class_list"] == counts and params["gamma"] == gamma
+            assert params.get("drw_start_epoch") == (2 if arm == "drw" else None)
+    losses = train_losses((out / "work" / "train.log").read_text())
+    for seed in (0, 1):
+        ce, cs_ce, drw = (losses[f"{arm}_seed{seed}"] for arm in FM_ARMS)
+        assert len(ce) == len(cs_ce) == len(drw) == 2
+        # Same split, initial weights and batches: DRW's plain epoch 1 is CE's epoch 1, to the last digit ...
+        assert drw[0] == ce[0] and drw[0] != cs_ce[0]
+        # ... and from epoch 2 on it is weighted, so it parts from CE.
+        assert drw[1] != ce[1]
+
+
+@pytest.mark.engine
+@needs_engine
+def test_quick_results_table_and_plot(quick: Quick) -> None:
+    out, _ = quick
+    markdown = (out / "results.md").read_text()
+    rows = [line for line in markdown.splitlines() if line.startswith("| ")]
+    labels = {arm.key: arm.label for arm in load_module("fashion_mnist").ARMS}
+    for key in FM_ARMS:
+        main_row = [row for row in rows if row.startswith(f"| {labels[key]} | 2 | ") and row.count("|") == 9]
+        assert len(main_row) == 1, key
+        assert all(CELL.match(cell.strip()) for cell in main_row[0].strip("|").split("|")[2:7]), main_row
+    paired = [row for row in rows if re.match(r"^\| .* \| 2 \| [+-]\d+\.\d ± \d+\.\d \| [0-2]/2 \|", row)]
+    assert {row.split(" | ")[0][2:] for row in paired} == {labels["cs_ce"], labels["drw"]}
+    data = (out / "per_class_accuracy.png").read_bytes()
+    assert data[:8] == PNG_MAGIC
+
+
+@pytest.mark.engine
+@needs_engine
+def test_a_second_run_trains_nothing_and_keeps_the_numbers(quick: Quick) -> None:
+    out, _ = quick
+    log = out / "work" / "train.log"
+    before_log, before = log.read_text(), json.loads((out / "results.json").read_text())["runs"]
+    done = fm_run(out, "--paddleclas", str(paddleclas_checkout()))
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("done before, kept") == len(before) and "running" not in done.stdout
+    assert log.read_text() == before_log
+    assert json.loads((out / "results.json").read_text())["runs"] == before
+
+
+def test_split_follows_cifar10_lt_and_the_seed_picks_the_rare_class() -> None:
+    ltdata = load_module("ltdata")
+    assert list(ltdata.LT_COUNTS) == [int(5000 * 0.01 ** (i / 9)) for i in range(10)]
+    assert sum(ltdata.LT_COUNTS) == 12406
+    per_seed = [ltdata.class_counts(seed, ltdata.LT_COUNTS) for seed in range(3)]
+    for counts in per_seed:
+        assert sorted(counts, reverse=True) == list(ltdata.LT_COUNTS)
+    assert len({counts.index(50) for counts in per_seed}) > 1
+    labels = np.repeat(np.arange(10), 6000)
+    kept = ltdata.long_tail_indices(labels, per_seed[0], 0)
+    assert len(set(kept.tolist())) == len(kept) == 12406
+    assert np.bincount(labels[kept], minlength=10).tolist() == per_seed[0]
+    test = ltdata.balanced_test_indices(np.tile(np.arange(10), 1000), 30)
+    assert np.bincount(np.tile(np.arange(10), 1000)[test]).tolist() == [30] * 10
+
+
+def test_idx_reader_and_png_lists(tmp_path: Path) -> None:
+    import gzip
+
+    ltdata = load_module("ltdata")
+    images = np.arange(3 * 28 * 28, dtype=np.uint8).reshape(3, 28, 28)
+    header = b"\0\0\x08\x03" + b"".join(n.to_bytes(4, "big") for n in images.shape)
+    (tmp_path / "x.gz").write_bytes(gzip.compress(header + images.tobytes()))
+    assert (ltdata.read_idx(tmp_path / "x.gz") == images).all()
+    ltdata.write_split(images, np.array([4, 7, 4]), np.array([0, 2]), tmp_path, "train", tmp_path / "list.txt")
+    assert (tmp_path / "list.txt").read_text() == "train/00000.png 4\ntrain/00002.png 4\n"
+    assert (tmp_path / "train" / "00002.png").read_bytes()[:8] == PNG_MAGIC
+    assert ltdata.list_counts(tmp_path / "list.txt") == {4: 2}
+
+
+def test_missing_data_or_checkout_is_one_line_exit_2(tmp_path: Path) -> None:
+    done = fm_run(tmp_path / "out", "--paddleclas", str(tmp_path), "--data", str(tmp_path))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines() == [f"error: {tmp_path}: no PaddleClas checkout (tools/train.py); "
+                                                "pass --paddleclas DIR or set PPCLS_CSCE_PADDLECLAS"]
+    (tmp_path / "tools").mkdir()
+    (tmp_path / "tools" / "train.py").write_text("")
+    done = fm_run(tmp_path / "out", "--paddleclas", str(tmp_path), "--data", str(tmp_path))
+    assert done.returncode == 2 and "apt-get install dataset-fashion-mnist" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()

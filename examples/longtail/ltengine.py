@@ -1,0 +1,149 @@
+"""The PaddleClas side of the Fashion-MNIST experiment: the copy, the configs, the -o options, the eval.
+
+Everything here talks to PaddleClas or to `python -m ppcls_csce`; fashion_mnist.py decides what to run.
+"""
+
+import json
+import os
+import platform
+import re
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import ltdata
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parents[1]
+BASE_CONFIG = "ppcls/configs/ImageNet/PPLCNet/PPLCNet_x1_0_fp32_ultra.yaml"
+MEAN, STD = 0.2860, 0.3530  # Fashion-MNIST's pixel mean and std (train set, scale 1/255)
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """Everything that makes two runs comparable; a finished run is reused only under the same one."""
+
+    arch: str
+    image_size: int
+    epochs: int
+    batch_size: int
+    lr: float
+    warmup_epochs: int
+    train_images: int
+    test_per_class: int
+
+    @property
+    def drw_epoch(self) -> int:
+        """The reference code's 160 plain epochs of 200, CS_CE from 161: round(0.8 E) + 1, at most E."""
+        return min(self.epochs, round(0.8 * self.epochs) + 1)
+
+
+FULL = Schedule("PPLCNet_x0_25", 32, 15, 64, 0.1, 1, sum(ltdata.LT_COUNTS), 1000)
+QUICK = Schedule("PPLCNet_x0_25", 32, 2, 32, 0.05, 0, 300, 30)
+
+
+def tool(*args: str, capture: bool = True) -> subprocess.CompletedProcess:
+    """`python -m ppcls_csce ARGS` from this checkout, failing loudly."""
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    done = subprocess.run([sys.executable, "-m", "ppcls_csce", *args], capture_output=capture, text=True, env=env)
+    if done.returncode != 0:
+        raise SystemExit(f"python -m ppcls_csce {' '.join(args)} failed:\n{done.stderr.strip()}")
+    return done
+
+
+def prepare_paddleclas(source: Path, work: Path) -> Path:
+    """A private copy of the checkout with the loss installed (the source is never written)."""
+    copy = work / "PaddleClas"
+    if not copy.is_dir():
+        tmp = work / "PaddleClas.tmp"
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(source, tmp, ignore=shutil.ignore_patterns(".git", "output", "__pycache__"))
+        os.replace(tmp, copy)
+    tool("install", "--paddleclas", str(copy))
+    return copy
+
+
+def prepare_base(copy: Path, schedule: Schedule, out: Path) -> None:
+    """The real config with what -o cannot express: 10 classes, small-image transforms, the batch size.
+
+    The batch size must be in the file before gen (DRW counts iterations per epoch from it).
+    """
+    import yaml
+
+    config = yaml.safe_load((copy / BASE_CONFIG).read_text())
+    config["Arch"] = {"name": schedule.arch, "class_num": 10}
+    config["Global"]["use_dali"] = False
+    config["AMP"]["use_amp"] = False
+    normalize = {"NormalizeImage": {"scale": "1.0/255.0", "mean": [MEAN] * 3, "std": [STD] * 3, "order": ""}}
+    decode = {"DecodeImage": {"to_rgb": True, "channel_first": False}}
+    resize = {"ResizeImage": {"size": schedule.image_size}}
+    train, test = config["DataLoader"]["Train"], config["DataLoader"]["Eval"]
+    train["dataset"]["transform_ops"] = [decode, resize, {"RandFlipImage": {"flip_code": 1}}, normalize]
+    test["dataset"]["transform_ops"] = [decode, resize, normalize]
+    train["sampler"]["batch_size"] = schedule.batch_size
+    # One process: the flips are drawn from the seeded generator, so arms of a seed see the same images.
+    train["loader"] = {"num_workers": 0, "use_shared_memory": False}
+    test["loader"] = {"num_workers": 0, "use_shared_memory": False}
+    out.write_text(f"# {BASE_CONFIG} of PaddleClas, edited by examples/longtail/fashion_mnist.py\n"
+                   + yaml.safe_dump(config, sort_keys=False))
+
+
+def overrides(schedule: Schedule, seed: int, data: Path, split: Dict[str, object], output: Path) -> List[str]:
+    """The launch-time -o options: the same for every arm of a seed, and for the evaluation."""
+    size = schedule.image_size
+    return ["Global.device=cpu", f"Global.seed={seed}", f"Global.epochs={schedule.epochs}",
+            f"Global.output_dir={output}", "Global.eval_during_train=False", "Global.save_interval=0",
+            "Global.print_batch_step=50", f"Global.image_shape=[3,{size},{size}]",
+            f"Optimizer.lr.learning_rate={schedule.lr}", f"Optimizer.lr.warmup_epoch={schedule.warmup_epochs}",
+            f"DataLoader.Train.sampler.batch_size={schedule.batch_size}",
+            f"DataLoader.Train.dataset.transform_ops.1.ResizeImage.size={size}",
+            f"DataLoader.Eval.dataset.transform_ops.1.ResizeImage.size={size}",
+            f"DataLoader.Train.dataset.image_root={data}",
+            f"DataLoader.Train.dataset.cls_label_path={split['train_list']}",
+            f"DataLoader.Eval.dataset.image_root={data}",
+            f"DataLoader.Eval.dataset.cls_label_path={split['test_list']}"]
+
+
+def saved_model(output: Path, arch: str) -> Optional[Path]:
+    """The latest.pdparams tools/train.py left (older PaddleClas put it under the network's name)."""
+    for path in (output / "latest.pdparams", output / arch / "latest.pdparams"):
+        if path.exists():
+            return path
+    return None
+
+
+def evaluate(copy: Path, config: Path, model: Path, options: List[str]) -> Dict[str, Any]:
+    """lteval.py in the PaddleClas copy: per-class accuracy on the test list."""
+    command = [sys.executable, "-W", "ignore", str(HERE / "lteval.py"), "--config", str(config),
+               "--model", str(model)] + [item for option in options for item in ("-o", option)]
+    done = subprocess.run(command, cwd=copy, capture_output=True, text=True)
+    if done.returncode != 0:
+        raise SystemExit(f"evaluating {model} failed:\n{done.stderr.strip()[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def engine_info(paddleclas: Path) -> Dict[str, object]:
+    """PaddleClas commit (from PROVENANCE.md or git), machine; paddle's version comes with each run."""
+    commit = "unknown"
+    provenance = paddleclas / "PROVENANCE.md"
+    if provenance.exists():
+        found = re.search(r"\b[0-9a-f]{40}\b", provenance.read_text())
+        commit = found.group(0) if found else commit
+    elif (paddleclas / ".git").exists():
+        done = subprocess.run(["git", "-C", str(paddleclas), "rev-parse", "HEAD"], capture_output=True, text=True)
+        commit = done.stdout.strip() or commit
+    return {"trainer": "PaddleClas tools/train.py", "paddleclas": str(paddleclas), "paddleclas_commit": commit,
+            "base_config": BASE_CONFIG, "machine": platform.node(), "platform": platform.platform(),
+            "processor": platform.processor() or platform.machine(), "cpus": os.cpu_count(),
+            "python": platform.python_version()}
+
+
+def default_paddleclas() -> Optional[Path]:
+    """$PPCLS_CSCE_PADDLECLAS, else ../shared/PaddleClas beside the repo (the tests' rule; "" means none)."""
+    named = os.environ.get("PPCLS_CSCE_PADDLECLAS")
+    if named is not None:
+        return Path(named).expanduser() if named else None
+    return REPO.parent / "shared" / "PaddleClas"

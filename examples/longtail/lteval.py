@@ -1,0 +1,85 @@
+"""Test-set accuracy of a model trained by PaddleClas, read back the way PaddleClas builds it.
+
+Run inside the PaddleClas copy (the driver does this in a subprocess, cwd = the copy):
+the config is parsed with PaddleClas's own get_config and the same -o overrides the training
+got, the network comes from ppcls.arch.build_model, the weights from the saved .pdparams, and
+the test images go through the config's DataLoader.Eval transform ops (ppcls.data). Printing
+one JSON line keeps the driver free of paddle.
+"""
+
+import argparse
+import json
+import os
+import sys
+import time
+from typing import Any, List
+
+
+def per_class_accuracy(predicted: List[int], labels: List[int], num_classes: int) -> List[float]:
+    """Recall of every class: the right answers among that class's test images."""
+    right = [0] * num_classes
+    total = [0] * num_classes
+    for guess, label in zip(predicted, labels):
+        total[label] += 1
+        right[label] += int(guess == label)
+    return [r / t if t else 0.0 for r, t in zip(right, total)]
+
+
+def main(argv: List[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--model", required=True, help="a .pdparams file")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("-o", "--override", action="append", default=[])
+    args = parser.parse_args(argv)
+
+    sys.path.insert(0, os.getcwd())
+    import numpy as np
+    import paddle
+    from ppcls.arch import build_model
+    from ppcls.data import create_operators
+    from ppcls.data.dataloader.imagenet_dataset import ImageNetDataset
+    from ppcls.utils.config import get_config
+
+    start = time.time()
+    config = get_config(args.config, overrides=args.override, show=False)
+    paddle.set_device("cpu")
+    model = build_model(config, mode="eval")
+    saved = paddle.load(args.model)
+    own = model.state_dict()
+    missing = [key for key in own if key not in saved]
+    if missing:
+        print(f"{args.model}: {len(missing)} weights of the network missing, e.g. {missing[0]}", file=sys.stderr)
+        return 1
+    model.set_state_dict({key: value for key, value in saved.items() if key in own})
+    model.eval()
+
+    section = config["DataLoader"]["Eval"]["dataset"]
+    dataset = ImageNetDataset(image_root=section["image_root"], cls_label_path=section["cls_label_path"],
+                              transform_ops=None)
+    ops = create_operators(section["transform_ops"])
+    num_classes = int(config["Arch"]["class_num"])
+    predicted: List[int] = []
+    labels = [int(label) for label in dataset.labels]
+    with paddle.no_grad():
+        for first in range(0, len(dataset.images), args.batch_size):
+            batch = []
+            for path in dataset.images[first:first + args.batch_size]:
+                with open(path, "rb") as handle:
+                    image: Any = handle.read()
+                for op in ops:
+                    image = op(image)
+                batch.append(image.transpose((2, 0, 1)))
+            logits = model(paddle.to_tensor(np.stack(batch)))
+            if isinstance(logits, dict):
+                logits = logits["logits"]
+            predicted.extend(int(i) for i in logits.argmax(axis=1).numpy())
+    print(json.dumps({"per_class": per_class_accuracy(predicted, labels, num_classes),
+                      "top1": sum(int(p == y) for p, y in zip(predicted, labels)) / len(labels),
+                      "test_images": len(labels), "paddle": paddle.__version__,
+                      "eval_seconds": round(time.time() - start, 1)}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
