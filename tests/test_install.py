@@ -260,7 +260,7 @@ def test_a_target_that_is_a_directory_changes_nothing(checkout: Path) -> None:
     (checkout / METRIC.target).mkdir()
     before = snapshot(checkout)
     result = run("install", "--paddleclas", str(checkout))
-    assert result.exit_code == 1 and f"{checkout / METRIC.target}: not a regular file" in result.output
+    assert result.exit_code == 1 and f"{checkout / METRIC.target}: error: not a regular file; nothing was changed [input]" in result.output
     assert snapshot(checkout) == before
 
 
