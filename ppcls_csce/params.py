@@ -107,14 +107,19 @@ def check_num_class_list(value: object) -> list:
     return [int(count) for count in counts]
 
 
+def _non_negative(name: str, value: object) -> float:
+    """The rule gamma and tau share: a finite number >= 0, where 0 means plain cross-entropy."""
+    if not _is_real(value):
+        raise ParamError(f"{name} must be a number >= 0, got {value!r}" + string_number_hint(value))
+    number = float(value)
+    if not math.isfinite(number) or number < 0:
+        raise ParamError(f"{name} must be a finite number >= 0, got {value!r}")
+    return number
+
+
 def check_gamma(value: object) -> float:
     """The exponent of (N_min / N_c): a finite number >= 0 (0 is plain cross-entropy)."""
-    if not _is_real(value):
-        raise ParamError(f"gamma must be a number >= 0, got {value!r}" + string_number_hint(value))
-    gamma = float(value)
-    if not math.isfinite(gamma) or gamma < 0:
-        raise ParamError(f"gamma must be a finite number >= 0, got {value!r}")
-    return gamma
+    return _non_negative("gamma", value)
 
 
 def check_combining_weight(value: object) -> float:
@@ -164,12 +169,7 @@ def check_drw(drw_start_epoch: object, iters_per_epoch: object) -> "tuple[int, i
 
 def check_tau(value: object) -> float:
     """The scale of the logit adjustment tau * log(n_c): a finite number >= 0 (0 is plain cross-entropy)."""
-    if not _is_real(value):
-        raise ParamError(f"tau must be a number >= 0, got {value!r}" + string_number_hint(value))
-    tau = float(value)
-    if not math.isfinite(tau) or tau < 0:
-        raise ParamError(f"tau must be a finite number >= 0, got {value!r}")
-    return tau
+    return _non_negative("tau", value)
 
 
 def check_beta(value: object) -> float:
