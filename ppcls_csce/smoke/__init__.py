@@ -1,4 +1,4 @@
-"""smoke: build CostSensitiveCE as PaddleClas would, run it on the chosen device, check the numbers, time it.
+"""smoke: build the config's loss (CostSensitiveCE, ClassBalancedCE or BalancedSoftmaxCE) as PaddleClas would, run it on the chosen device, check the numbers, time it.
 
 Why: before a multi-day job a user wants proof that the loss their config builds runs on their device and
 computes the right values. One module per job: build (the loss from a config, a list or synthetic counts),
@@ -44,7 +44,8 @@ def run(config: Optional[str] = None, class_num: Optional[int] = None, train_lis
     finally:
         paddle.set_device(previous_device)
     loss_info = {
-        "source": built.source, "classes": built.class_num, "gamma": layer.gamma, "epsilon": layer.epsilon,
+        "name": layer.NAME, "source": built.source, "classes": built.class_num, "strength": layer.strength_name,
+        layer.strength_name: getattr(layer, layer.strength_name), "epsilon": layer.epsilon,
         "reduction": layer.reduction, "drw_start_epoch": layer.drw_start_epoch, "iters_per_epoch": layer.iters_per_epoch,
     }
     run_info = {"steps": steps, "batch_size": batch_size, "dtype": dtype, "amp": amp, "seed": seed}
