@@ -595,3 +595,24 @@ def test_smoke_paddleclas(real_checkout: Path, tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (f"pass  installed: BalancedSoftmaxCE, LongTailAcc, LongTailSampler installed and current in "
             f"{real_checkout}") in result.stdout
+
+
+def test_an_edited_cs_celoss_is_never_deleted_without_force(checkout: Path) -> None:
+    """Issue 11.4: uninstall keeps a cs_celoss.py the user edited (unless --force); --check says edited locally."""
+    before = snapshot(checkout)
+    assert run("install", "--paddleclas", str(checkout)).exit_code == 0
+    loss_file = checkout / LOSS.target
+    loss_file.write_bytes(loss_file.read_bytes().replace(b"def forward", b"def forward  ", 1))  # a one-byte-ish edit
+    edited = snapshot(checkout)
+    result = run("install", "--paddleclas", str(checkout), "--check")
+    assert result.exit_code == 1
+    assert result.output == f"edited locally: {loss_file}: edited locally (its bytes are not what ppcls-csce " \
+                            f"{__version__} wrote)\n"
+    result = run("uninstall", "--paddleclas", str(checkout))
+    assert result.exit_code == 1 and result.output.count("\n") == 1 and "Traceback" not in result.output
+    assert result.output.startswith(f"{loss_file}: error: edited locally (its bytes are not what ppcls-csce")
+    assert "nothing was changed (uninstall --force removes it anyway)" in result.output
+    assert snapshot(checkout) == edited  # the edited file, and every import line, left as they were
+    result = run("uninstall", "--paddleclas", str(checkout), "--force")
+    assert result.exit_code == 0, result.output
+    assert snapshot(checkout) == before  # forced: the tree as before install, byte for byte
