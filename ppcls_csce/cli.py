@@ -258,7 +258,8 @@ def _installed_problems(path: str, paddleclas: str, states: dict) -> List[Proble
 def smoke_command(ctx: click.Context, config: Optional[str], class_num: Optional[int], train_list: Optional[str],
                   delimiter: Optional[str], device: str, steps: int, batch_size: int, amp: bool, seed: int,
                   output_format: str, paddleclas: Optional[str]) -> None:
-    """Run CostSensitiveCE on the device and check it against a float64 reference; exit 0 only if all pass.
+    """Run the loss (the config's CostSensitiveCE, ClassBalancedCE or BalancedSoftmaxCE, else CostSensitiveCE) on
+    the device and check it against a float64 reference; exit 0 only if all pass.
 
     Needs exactly one of --config, --class-num, --train-list.
     """
