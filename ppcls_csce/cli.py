@@ -219,6 +219,24 @@ def uninstall_command(paddleclas: str, force: bool) -> None:
     click.echo(installer.uninstall(paddleclas, force=force))
 
 
+_PADDLECLAS_CHECK = click.option(
+    "--paddleclas", "paddleclas", default=None, metavar="DIR", type=click.Path(exists=True, file_okay=False),
+    help="A PaddleClas checkout: every loss, LongTailSampler and LongTailAcc the config uses must be installed "
+         "there by this version (else an error [installed] with the install command that fixes it).")
+
+
+def _installed_problems(path: str, paddleclas: str, states: dict) -> List[Problem]:
+    """The `installed` problems of one file for validate (none when it does not parse: validate says so)."""
+    from .rules import installed
+    from .yamlsource import YamlLoadError, load_yaml
+
+    try:
+        source = load_yaml(path)
+    except (YamlLoadError, OSError):
+        return []
+    return installed.config_problems(source, paddleclas, states)
+
+
 @cli.command("smoke")
 @click.option("--config", type=click.Path(dir_okay=False), default=None,
               help="A PaddleClas config: the loss is built from its Loss.Train. Exactly one of --config, --class-num, "
@@ -235,11 +253,13 @@ def uninstall_command(paddleclas: str, force: bool) -> None:
 @click.option("--amp", is_flag=True, help="float16 logits under paddle.amp.auto_cast, as PaddleClas's AMP runs the loss.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random logits and labels.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_PADDLECLAS_CHECK
 @click.pass_context
 def smoke_command(ctx: click.Context, config: Optional[str], class_num: Optional[int], train_list: Optional[str],
                   delimiter: Optional[str], device: str, steps: int, batch_size: int, amp: bool, seed: int,
-                  output_format: str) -> None:
-    """Run CostSensitiveCE on the device and check it against a float64 reference; exit 0 only if all pass.
+                  output_format: str, paddleclas: Optional[str]) -> None:
+    """Run the loss (the config's CostSensitiveCE, ClassBalancedCE or BalancedSoftmaxCE, else CostSensitiveCE) on
+    the device and check it against a float64 reference; exit 0 only if all pass.
 
     Needs exactly one of --config, --class-num, --train-list.
     """
@@ -248,12 +268,24 @@ def smoke_command(ctx: click.Context, config: Optional[str], class_num: Optional
         raise click.UsageError("give exactly one of --config, --class-num, --train-list" + (f" (got {', '.join(given)})" if given else ""))
     if delimiter is not None and train_list is None:
         raise click.UsageError("--delimiter goes with --train-list")
+    installed_detail = None
+    if paddleclas is not None:  # before paddle is imported: a missing install fails fast
+        from .checks import load_config
+        from .rules import installed
+
+        states = installed.install_states(paddleclas)
+        source = load_config(config) if config is not None else None
+        problems = (installed.config_problems(source, paddleclas, states) if source is not None
+                    else installed.missing_without_config(paddleclas, states))
+        if problems:
+            raise ProblemsError(problems)
+        installed_detail = installed.summary(paddleclas, states, source)
     try:
         from . import smoke
     except ImportError as error:
         raise CsceError(f"smoke needs paddle ({error}); pip install 'ppcls-csce[paddle]' (or [gpu])") from None
     result = smoke.run(config=config, class_num=class_num, train_list=train_list, delimiter=_delimiter(delimiter) or " ",
-                       device=device, steps=steps, batch_size=batch_size, amp=amp, seed=seed)
+                       device=device, steps=steps, batch_size=batch_size, amp=amp, seed=seed, installed=installed_detail)
     click.echo(result.render(output_format), nl=False)
     ctx.exit(0 if result.ok else 1)
 
@@ -274,19 +306,27 @@ def smoke_command(ctx: click.Context, config: Optional[str], class_num: Optional
 @click.option("--fix", is_flag=True, help="Rewrite stale num_class_list values in place; exit 1 when a file changed.")
 @click.option("--world-size", type=click.IntRange(min=1), default=1, show_default=True,
               help="Training cards, for the iters_per_epoch check of deferred re-weighting.")
+@_PADDLECLAS_CHECK
 @click.pass_context
 def validate_command(ctx: click.Context, files: Tuple[str, ...], train_lists: Tuple[str, ...], data_root: Optional[str],
                      allow_outside_data_root: bool, output_format: str, strict: bool, require_csce: bool,
-                     fix: bool, world_size: int) -> None:
+                     fix: bool, world_size: int, paddleclas: Optional[str]) -> None:
     """Check PaddleClas configs: YAML, loss shape, eval()'d names, CostSensitiveCE parameters, counts, schedule."""
     from .report import render
     from .validate import Options, exit_code, validate_file
 
     options = Options(train_lists=train_lists, data_root=data_root, require_csce=require_csce,
                       allow_outside_data_root=allow_outside_data_root, world_size=world_size)
+    states = None
+    if paddleclas is not None:
+        from .rules import installed
+
+        states = installed.install_states(paddleclas)  # read once; a folder that is no checkout: exit 1
     results = []
     for path in files:  # one at a time, printed as it goes: nothing is kept between files
         result = validate_file(path, options, fix=fix)
+        if states is not None:
+            result.problems += _installed_problems(path, paddleclas or "", states)
         if result.fixed:
             click.echo(f"Fixing {escape_text(path)}", err=output_format == "json")
         if output_format != "json":

@@ -33,6 +33,7 @@ ITERS = math.ceil(sum(COUNTS) / BATCH)  # drop_last False: 6 steps an epoch
 GAMMA = 1.0
 SIZE = 32
 TIMEOUT = 600
+DRIFT_BATCH = 16  # the DRW config launched with this batch size instead: 3 steps an epoch, not 6
 
 # tools/train.py, run as PaddleClas runs it, with the installed loss's forward wrapped to record, for every
 # training call, the step it saw, the loss it returned, and the logits and labels (to check it in numpy).
@@ -151,6 +152,13 @@ def engine(tmp_path_factory) -> Dict[str, object]:
         done = run([sys.executable, "-c", DRIVER, str(record), "-c", str(config.relative_to(checkout)),
                     "-o", "Global.device=cpu"], checkout)
         results[name] = {"log": done.stdout + done.stderr, "record": json.loads(record.read_text())}
+    # the DRW config (written for batch 8) launched with another batch size, one epoch, tools/train.py as is
+    done = run([sys.executable, "tools/train.py", "-c", str(drw.relative_to(checkout)), "-o", "Global.device=cpu",
+                "-o", f"DataLoader.Train.sampler.batch_size={DRIFT_BATCH}", "-o", "Global.epochs=1",
+                "-o", "Global.output_dir=./output_drift/"], checkout)
+    log_file = checkout / "output_drift" / "train.log"
+    results["drift"] = {"log": done.stdout + done.stderr,
+                        "log_file": log_file.read_text(encoding="utf-8") if log_file.is_file() else ""}
     run(python_cli("uninstall", "--paddleclas", str(checkout)), checkout)
     return {"checkout": checkout, "before": before, "after": tree_digest(checkout), "plain_config": plain,
             "drw_config": drw,
@@ -213,3 +221,18 @@ def test_drw_is_plain_ce_for_the_first_epoch_then_weighted(engine) -> None:
 
 def test_uninstall_restores_the_tree_byte_for_byte(engine) -> None:
     assert engine["after"] == engine["before"]
+
+
+def test_batch_size_override_of_a_drw_config_logs_the_mismatch_once(engine) -> None:
+    from ppcls_csce.params import drw_drift_message
+
+    expected = drw_drift_message("CostSensitiveCE", 2, ITERS, sum(COUNTS), DRIFT_BATCH, 1)
+    assert expected is not None
+    actual = math.ceil(sum(COUNTS) / DRIFT_BATCH)
+    # the switch after ITERS steps comes at epoch 3, iteration 1 of this run, not at the start of epoch 2
+    assert f"iters_per_epoch {ITERS}" in expected and f"{actual} iterations per epoch" in expected
+    assert "epoch 3, iteration 1" in expected
+    for where in ("log", "log_file"):  # on the console and in PaddleClas's output/train.log
+        text = engine["drift"][where]
+        assert text.count(expected) == 1, f"{where}:\n{text[-3000:]}"
+        assert text.count("deferred re-weighting is configured for iters_per_epoch") == 1

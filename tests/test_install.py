@@ -481,3 +481,138 @@ def test_engine_trains_with_the_sampler_and_reports_the_metric(tmp_path: Path) -
 
     assert run("uninstall", "--paddleclas", str(checkout)).exit_code == 0
     assert _tree(checkout) == before
+
+
+# --- validate --paddleclas / smoke --paddleclas: is what the config uses installed there? (rules/installed.py) ---
+
+LT_CONFIG = """\
+Arch:
+  name: ResNet18
+  class_num: 3
+Loss:
+  Train:
+    - {loss}:
+        weight: 1.0
+        num_class_list: [40, 12, 6]
+        {strength}: 0.9
+DataLoader:
+  Train:
+    dataset:
+      name: ImageNetDataset
+      image_root: ./dataset/
+      cls_label_path: ./dataset/train_list.txt
+    sampler:
+      name: LongTailSampler
+      batch_size: 8
+      drop_last: False
+      shuffle: True
+Metric:
+  Eval:
+    - LongTailAcc:
+        num_class_list: [40, 12, 6]
+"""
+
+
+@pytest.fixture()
+def real_checkout(tmp_path: Path) -> Path:
+    """A copy of the real checkout's ppcls/ package (without its configs): what install writes into."""
+    if PADDLECLAS is None:
+        pytest.skip(SKIP_REASON)
+    root = tmp_path / "PaddleClas"
+    shutil.copytree(PADDLECLAS / "ppcls", root / "ppcls", ignore=shutil.ignore_patterns("__pycache__", "configs"))
+    return root
+
+
+def lt_config(tmp_path: Path, loss: str = "CostSensitiveCE", strength: str = "gamma") -> Path:
+    path = tmp_path / "lt.yaml"
+    path.write_text(LT_CONFIG.format(loss=loss, strength=strength), encoding="utf-8")
+    return path
+
+
+def line_of(path: Path, text: str) -> int:
+    return next(number for number, line in enumerate(path.read_text().splitlines(), 1) if text in line)
+
+
+def installed_lines(output: str) -> List[str]:
+    return [line for line in output.splitlines() if line.endswith("[installed]")]
+
+
+@pytest.mark.parametrize(("loss", "strength"), [("CostSensitiveCE", "gamma"), ("ClassBalancedCE", "beta"),
+                                                ("BalancedSoftmaxCE", "tau")])
+def test_validate_paddleclas_names_each_missing_install_and_the_fix(real_checkout: Path, tmp_path: Path, loss: str,
+                                                                    strength: str) -> None:
+    config = lt_config(tmp_path, loss, strength)
+    fix = f"fix: csce-config install --paddleclas {real_checkout}"
+    result = run("validate", str(config), "--paddleclas", str(real_checkout))
+    assert result.exit_code == 1, result.output
+    lines = installed_lines(result.output)
+    assert len(lines) == 3, result.output  # the loss, the sampler, the metric: each where the config names it
+    for line, (name, where) in zip(lines, ((loss, f"- {loss}:"), ("LongTailSampler", "name: LongTailSampler"),
+                                          ("LongTailAcc", "- LongTailAcc:"))):
+        assert line.startswith(f"{config}:{line_of(config, where)}:"), line
+        assert f": error: {name} is absent in {real_checkout}" in line and fix in line
+    assert run("install", "--paddleclas", str(real_checkout)).exit_code == 0
+    result = run("validate", str(config), "--paddleclas", str(real_checkout))
+    assert installed_lines(result.output) == [] and result.exit_code == 0, result.output
+    result = run("validate", str(config))  # without --paddleclas nothing is looked at
+    assert installed_lines(result.output) == []
+
+
+def test_validate_paddleclas_outdated_and_edited_locally(real_checkout: Path, tmp_path: Path) -> None:
+    config = lt_config(tmp_path)
+    assert run("install", "--paddleclas", str(real_checkout)).exit_code == 0
+    loss_file, metric_init = real_checkout / LOSS.target, real_checkout / METRIC.init
+    loss_file.write_text(loss_file.read_text() + "# my change\n")  # a local edit
+    metric_init.write_text(metric_init.read_text().replace(METRIC.import_line + "\n", ""))  # an import lost
+    result = run("validate", str(config), "--paddleclas", str(real_checkout))
+    assert result.exit_code == 1
+    loss_line, metric_line = installed_lines(result.output)
+    assert "CostSensitiveCE is edited locally" in loss_line
+    assert f"csce-config install --paddleclas {real_checkout} --force" in loss_line
+    assert "LongTailAcc is outdated" in metric_line and "does not import LongTailAcc" in metric_line
+    assert metric_line.endswith(f"fix: csce-config install --paddleclas {real_checkout} [installed]")
+
+
+def test_validate_paddleclas_refuses_a_folder_that_is_not_paddleclas(tmp_path: Path) -> None:
+    config = lt_config(tmp_path)
+    result = run("validate", str(config), "--paddleclas", str(tmp_path))
+    assert result.exit_code == 1 and "not a PaddleClas checkout" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_smoke_paddleclas(real_checkout: Path, tmp_path: Path) -> None:
+    pytest.importorskip("paddle")
+    config = lt_config(tmp_path, "BalancedSoftmaxCE", "tau")
+    small = ["--steps", "2", "--batch-size", "8"]
+    result = run("smoke", "--config", str(config), "--paddleclas", str(real_checkout), *small)
+    assert result.exit_code == 1 and result.stdout == ""
+    assert len(installed_lines(result.stderr)) == 3 and "BalancedSoftmaxCE is absent" in result.stderr
+    result = run("smoke", "--class-num", "5", "--paddleclas", str(real_checkout), *small)
+    assert result.exit_code == 1 and "CostSensitiveCE is absent" in result.stderr
+    assert result.stderr.rstrip().endswith(f"fix: csce-config install --paddleclas {real_checkout} [installed]")
+    assert run("install", "--paddleclas", str(real_checkout)).exit_code == 0
+    result = run("smoke", "--config", str(config), "--paddleclas", str(real_checkout), *small)
+    assert result.exit_code == 0, result.output
+    assert (f"pass  installed: BalancedSoftmaxCE, LongTailAcc, LongTailSampler installed and current in "
+            f"{real_checkout}") in result.stdout
+
+
+def test_an_edited_cs_celoss_is_never_deleted_without_force(checkout: Path) -> None:
+    """Issue 11.4: uninstall keeps a cs_celoss.py the user edited (unless --force); --check says edited locally."""
+    before = snapshot(checkout)
+    assert run("install", "--paddleclas", str(checkout)).exit_code == 0
+    loss_file = checkout / LOSS.target
+    loss_file.write_bytes(loss_file.read_bytes().replace(b"def forward", b"def forward  ", 1))  # a one-byte-ish edit
+    edited = snapshot(checkout)
+    result = run("install", "--paddleclas", str(checkout), "--check")
+    assert result.exit_code == 1
+    assert result.output == f"edited locally: {loss_file}: edited locally (its bytes are not what ppcls-csce " \
+                            f"{__version__} wrote)\n"
+    result = run("uninstall", "--paddleclas", str(checkout))
+    assert result.exit_code == 1 and result.output.count("\n") == 1 and "Traceback" not in result.output
+    assert result.output.startswith(f"{loss_file}: error: edited locally (its bytes are not what ppcls-csce")
+    assert "nothing was changed (uninstall --force removes it anyway)" in result.output
+    assert snapshot(checkout) == edited  # the edited file, and every import line, left as they were
+    result = run("uninstall", "--paddleclas", str(checkout), "--force")
+    assert result.exit_code == 0, result.output
+    assert snapshot(checkout) == before  # forced: the tree as before install, byte for byte

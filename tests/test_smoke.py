@@ -90,8 +90,50 @@ def test_config_reports_other_losses_as_skipped(tmp_path: Path) -> None:
     config.write_text(text.replace(marker, "    - CenterLoss:\n        weight: 0.1\n" + marker, 1), encoding="utf-8")
     result = invoke(["--config", str(config), *SMALL])
     assert result.exit_code == 0, result.stdout + result.stderr
-    assert "Loss.Train[0] CenterLoss: skipped (smoke checks CostSensitiveCE only)" in result.stdout
+    assert "Loss.Train[0] CenterLoss: skipped (smoke checks CostSensitiveCE, ClassBalancedCE or BalancedSoftmaxCE only)" in result.stdout
     assert "CostSensitiveCE from" in result.stdout and "Loss.Train[1]" in result.stdout
+
+
+@pytest.mark.parametrize(("name", "strength", "value", "key"), [
+    ("CostSensitiveCE", "gamma", 0.5, "CS_CELoss"),
+    ("ClassBalancedCE", "beta", 0.99, "ClassBalancedCELoss"),
+    ("BalancedSoftmaxCE", "tau", 1.5, "BalancedSoftmaxCELoss"),
+])
+@pytest.mark.parametrize("drw", [False, True])
+def test_config_with_each_loss(tmp_path: Path, name: str, strength: str, value: float, key: str, drw: bool) -> None:
+    """The config's loss is the one built and checked against its own float64 reference (values, gradients)."""
+    config = gen_config(tmp_path, *(["--drw-epoch", "2"] if drw else []))
+    text = config.read_text(encoding="utf-8")
+    assert text.count("- CostSensitiveCE:") == 2 and text.count("gamma: 1.0") == 2  # Train and Eval
+    config.write_text(text.replace("- CostSensitiveCE:", f"- {name}:").replace("gamma: 1.0", f"{strength}: {value}"),
+                      encoding="utf-8")
+    result = invoke(["--config", str(config), "--format", "json", "--steps", "4", "--batch-size", "16"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert report["loss"]["name"] == name and report["loss"][strength] == pytest.approx(value)
+    assert report["loss"]["source"].startswith(f"{name} from {config}")
+    checks = checks_of(result)
+    assert {check["status"] for check in checks.values()} == {"pass"}
+    assert "over 4 step(s)" in checks["reference loss"]["detail"]
+    assert ("DRW" in checks) == drw
+    text_result = invoke(["--config", str(config), *SMALL])
+    assert text_result.exit_code == 0 and f"{strength} {value:g}" in text_result.stdout
+    assert f"timing:  {name} " in text_result.stdout
+
+
+def test_each_loss_checked_against_its_own_reference(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A ClassBalancedCE config compared with the CostSensitiveCE formula must fail: the reference is per loss."""
+    from ppcls_csce.smoke import checks
+
+    config = gen_config(tmp_path)
+    text = config.read_text(encoding="utf-8")
+    config.write_text(text.replace("- CostSensitiveCE:", "- ClassBalancedCE:").replace("gamma: 1.0", "beta: 0.99"),
+                      encoding="utf-8")
+    real = checks.reference_for
+    monkeypatch.setattr(checks, "reference_for",
+                        lambda name, *args, **kwargs: real("CostSensitiveCE", *args[:3], 1.0, *args[4:], **kwargs))
+    result = invoke(["--config", str(config), *SMALL])
+    assert result.exit_code == 1 and "fail  reference loss:" in result.stdout
 
 
 def test_train_list_counts(tmp_path: Path) -> None:
@@ -172,8 +214,13 @@ def test_failed_check_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
     """A loss that disagrees with the reference must fail the run (here: the reference is moved 1%)."""
     from ppcls_csce.smoke import checks
 
-    real = checks.reference_loss
-    monkeypatch.setattr(checks, "reference_loss", lambda *args, **kwargs: np.asarray(real(*args, **kwargs)) * 1.01)
+    real = checks.reference_for
+
+    def moved(*args, **kwargs):  # type: ignore[no-untyped-def]
+        loss, grad = real(*args, **kwargs)
+        return np.asarray(loss) * 1.01, grad
+
+    monkeypatch.setattr(checks, "reference_for", moved)
     result = invoke(["--class-num", "6", *SMALL])
     assert result.exit_code == 1
     assert result.stdout.startswith("smoke: FAIL")

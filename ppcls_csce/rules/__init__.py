@@ -9,8 +9,8 @@ it in a Rule, append it to that module's RULES, and add its fixtures and README 
 
 from typing import Dict, List
 
-from . import (class_count, command, consistency, csce_params, dataset, eval_names, loss_shape, relabel, schedule,
-               stale, underflow, yaml_file)
+from . import (class_count, command, consistency, csce_params, dataset, eval_names, installed, loss_shape, relabel,
+               schedule, stale, underflow, yaml_file)
 from .base import Context, Options, Rule
 
 RULES: List[Rule] = [
@@ -27,7 +27,7 @@ RULES: List[Rule] = [
     *stale.RULES,
 ]
 # The rules only commands run (gen's preconditions, input that is not a config): never part of validate.
-COMMAND_RULES: List[Rule] = list(command.RULES)
+COMMAND_RULES: List[Rule] = list(command.RULES) + installed.RULES
 BY_ID: Dict[str, Rule] = {rule.id: rule for rule in RULES + COMMAND_RULES}
 
 __all__ = ["BY_ID", "COMMAND_RULES", "RULES", "Context", "Options", "Rule"]

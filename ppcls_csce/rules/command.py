@@ -38,9 +38,9 @@ def check_gen_dataset(context: Context) -> Iterator[Problem]:
 
 
 def check_smoke_loss(context: Context) -> Iterator[Problem]:
-    """smoke runs the first CostSensitiveCE of Loss.Train: the config must have one there."""
+    """smoke runs the first CostSensitiveCE, ClassBalancedCE or BalancedSoftmaxCE of Loss.Train: one must be there."""
     names = [name for keys, name, _ in ppconfig.loss_entries(context.source) if keys[:2] == ("Loss", "Train")]
-    if params.LOSS_NAME not in names:
+    if not set(names) & set(params.LOSSES):
         found = ", ".join(names) or "no loss"
         yield context.problem(SMOKE_LOSS, ("Loss", "Train") if isinstance(context.source.get(("Loss",)), dict) else (),
                               f"Loss.Train has {found} but no {params.LOSS_NAME}; add it with: csce-config gen "

@@ -1,4 +1,4 @@
-"""smoke: build CostSensitiveCE as PaddleClas would, run it on the chosen device, check the numbers, time it.
+"""smoke: build the config's loss (CostSensitiveCE, ClassBalancedCE or BalancedSoftmaxCE) as PaddleClas would, run it on the chosen device, check the numbers, time it.
 
 Why: before a multi-day job a user wants proof that the loss their config builds runs on their device and
 computes the right values. One module per job: build (the loss from a config, a list or synthetic counts),
@@ -18,7 +18,7 @@ from typing import Any, Dict, Optional  # noqa: E402
 from .build import build_loss, synthetic_counts  # noqa: E402
 from .checks import check_placement, make_batches, run_checks  # noqa: E402
 from .device import select_device  # noqa: E402
-from .result import PASS, SmokeResult  # noqa: E402
+from .result import PASS, Check, SmokeResult  # noqa: E402
 from .timing import time_against_plain  # noqa: E402
 
 __all__ = ["SmokeResult", "paddle", "run", "synthetic_counts"]
@@ -26,7 +26,7 @@ __all__ = ["SmokeResult", "paddle", "run", "synthetic_counts"]
 
 def run(config: Optional[str] = None, class_num: Optional[int] = None, train_list: Optional[str] = None,
         delimiter: str = " ", device: str = "auto", steps: int = 10, batch_size: int = 256, amp: bool = False,
-        seed: int = 0) -> SmokeResult:
+        seed: int = 0, installed: Optional[str] = None) -> SmokeResult:
     """Build, place, run and check; a bad source or device raises CsceError (one line, exit 1)."""
     previous_device = paddle.device.get_device()
     try:
@@ -39,12 +39,15 @@ def run(config: Optional[str] = None, class_num: Optional[int] = None, train_lis
         batches = make_batches(layer.num_class_list, built.class_num, batch_size, steps, seed, dtype)
         checks, ran = run_checks(built, batches, dtype, amp, notes)
         checks.append(check_placement(layer, batches[0]))
+        if installed is not None:  # the CLI checked the PaddleClas checkout (rules/installed.py) before paddle
+            checks.append(Check("installed", PASS, installed))
         timing: Dict[str, Any] = (time_against_plain(layer, batches, amp, notes) if ran and all(c.status == PASS for c in checks)
                                   else {"ms_per_step": None, "why": "a check failed"})
     finally:
         paddle.set_device(previous_device)
     loss_info = {
-        "source": built.source, "classes": built.class_num, "gamma": layer.gamma, "epsilon": layer.epsilon,
+        "name": layer.NAME, "source": built.source, "classes": built.class_num, "strength": layer.strength_name,
+        layer.strength_name: getattr(layer, layer.strength_name), "epsilon": layer.epsilon,
         "reduction": layer.reduction, "drw_start_epoch": layer.drw_start_epoch, "iters_per_epoch": layer.iters_per_epoch,
     }
     run_info = {"steps": steps, "batch_size": batch_size, "dtype": dtype, "amp": amp, "seed": seed}

@@ -1,4 +1,4 @@
-"""Build CostSensitiveCE as PaddleClas's build_loss would: from a config's Loss.Train (after the same rules as
+"""Build the config's loss (any of params.LOSSES; CostSensitiveCE otherwise) as PaddleClas's build_loss would: from a config's Loss.Train (after the same rules as
 validate), from a list's counts, or from synthetic long-tailed counts."""
 
 import sys
@@ -24,13 +24,14 @@ PRECONDITIONS = (TOP_LEVEL, LOSS_SHAPE, SMOKE_LOSS, CSCE_PARAMS, CLASS_COUNT, RE
 # exponential long-tail profile of CIFAR-LT / ImageNet-LT, imbalance 100.
 SYNTHETIC_N_MAX = 1000
 SYNTHETIC_IMBALANCE = 100.0
+_NAMES = ", ".join(list(params.LOSSES)[:-1]) + " or " + list(params.LOSSES)[-1]
 
 
 @dataclass
 class BuiltLoss:
     """The loss layer and what it was built from."""
 
-    loss: Any  # CostSensitiveCE
+    loss: Any  # CostSensitiveCE, ClassBalancedCE or BalancedSoftmaxCE
     source: str  # one line: where the counts came from
     class_num: int  # width of the logits
     notes: List[str] = field(default_factory=list)
@@ -76,13 +77,13 @@ def build_from_config(path: str) -> BuiltLoss:
         if keys[:2] != ("Loss", "Train"):
             continue
         where = f"Loss.Train[{keys[2]}] {name}"
-        if name != params.LOSS_NAME:
-            notes.append(f"{where}: skipped (smoke checks {params.LOSS_NAME} only)")
+        if name not in params.LOSSES:
+            notes.append(f"{where}: skipped (smoke checks {_NAMES} only)")
             continue
         kwargs = {key: value for key, value in values.items() if key != params.COMBINING_WEIGHT}  # popped, as PaddleClas does
         layer = namespace[name](**kwargs)
         if built is not None:
-            notes.append(f"{where}: built, not run (smoke runs the first {name})")
+            notes.append(f"{where}: built, not run (smoke runs the first of {_NAMES})")
             continue
         built = BuiltLoss(layer, f"{name} from {path} Loss.Train[{keys[2]}] (weight popped, the name resolved "
                                  "as ppcls_csce.register() makes it resolvable)", layer.num_classes)

@@ -9,7 +9,7 @@ from typing import Any, Iterator, List, Optional, Sequence, Tuple
 import numpy as np
 
 from .. import params
-from ..reference import reference_grad, reference_loss
+from ..reference import reference_for
 from . import paddle
 from .build import BuiltLoss
 from .result import FAIL, PASS, UNSUPPORTED, Check
@@ -93,6 +93,7 @@ def run_checks(built: BuiltLoss, batches: List[Batch], dtype: str, amp: bool, no
     layer = built.loss
     counts = list(layer.num_class_list)
     switch = _switch_step(layer)
+    key, strength = params.LOSSES[layer.NAME].key, getattr(layer, layer.strength_name)
     # With DRW, the first half of the steps run before the switch (plain CE); the rest after resuming at it.
     plain_steps = len(batches) // 2 if switch else 0
     worst_loss, worst_grad, bad_finite = 0.0, 0.0, []
@@ -107,7 +108,7 @@ def run_checks(built: BuiltLoss, batches: List[Batch], dtype: str, amp: bool, no
         weighted = not switch or step >= plain_steps
         try:
             with _autocast(amp, notes):
-                value, grad = _forward_backward(lambda x, y: layer(x, y)[params.LOSS_KEY], batch)
+                value, grad = _forward_backward(lambda x, y: layer(x, y)[key], batch)
             got = np.asarray(value.numpy(), dtype=np.float64)
             got_grad = np.asarray(grad.numpy(), dtype=np.float64)
         except Exception as error:  # noqa: BLE001 - a device/kernel failure is what smoke reports
@@ -117,10 +118,10 @@ def run_checks(built: BuiltLoss, batches: List[Batch], dtype: str, amp: bool, no
         if not (np.all(np.isfinite(got)) and np.all(np.isfinite(got_grad))):
             bad_finite.append(step + 1)
             continue
-        gamma = layer.gamma if weighted else 0.0  # gamma 0: all weights 1, plain cross-entropy
         x64 = batch.logits.astype(np.float64)
-        ref = reference_loss(x64, batch.label, counts, gamma, layer.epsilon, layer.reduction)
-        ref_grad = reference_grad(x64, batch.label, counts, gamma, layer.epsilon, layer.reduction)
+        # switched=False: the plain cross-entropy DRW runs before its switch
+        ref, ref_grad = reference_for(layer.NAME, x64, batch.label, counts, strength, layer.epsilon, layer.reduction,
+                                      switched=weighted)
         if got.size != np.size(ref):  # e.g. reduction 'none' must give one value per sample
             failed_loss.append(step + 1)
         else:

@@ -54,7 +54,7 @@ class SmokeResult:
             f"smoke: {'PASS' if self.ok else 'FAIL'} "
             f"({sum(c.status == PASS for c in self.checks)} of {len(self.checks)} checks passed)",
             f"loss:    {loss['source']}",
-            f"         {loss['classes']} classes, gamma {loss['gamma']:g}, "
+            f"         {loss['classes']} classes, {loss['strength']} {loss[loss['strength']]:g}, "
             + (f"label smoothing epsilon {loss['epsilon']:g}" if loss["epsilon"] is not None else "no label smoothing")
             + f", reduction {loss['reduction']}"
             + (f", DRW from epoch {loss['drw_start_epoch']} x {loss['iters_per_epoch']} iterations"
@@ -70,7 +70,7 @@ class SmokeResult:
         if timing.get("ms_per_step") is not None:
             baseline = timing["baseline_ms_per_step"]
             lines.append(
-                f"timing:  CostSensitiveCE {timing['ms_per_step']:.3f} ms/step, {timing['baseline']} "
+                f"timing:  {loss['name']} {timing['ms_per_step']:.3f} ms/step, {timing['baseline']} "
                 + (f"{baseline:.3f} ms/step, ratio {timing['ratio']:.2f}" if baseline is not None else "n/a")
                 + f" (forward+backward, median of {timing['rounds']} rounds of {run['steps']} steps)"
             )

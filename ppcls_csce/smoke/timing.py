@@ -25,7 +25,7 @@ def _time_steps(loss_fn: Any, batches: List[Batch], amp: bool, notes: List[str])
 
 def time_against_plain(layer: Any, batches: List[Batch], amp: bool, notes: List[str]) -> Dict[str, Any]:
     """Interleaved rounds of CS_CE and plain F.cross_entropy on the same batches; medians and their ratio."""
-    ours = lambda x, y: layer(x, y)[params.LOSS_KEY]  # noqa: E731
+    ours = lambda x, y: layer(x, y)[params.LOSSES[layer.NAME].key]  # noqa: E731
     baseline_name = "plain F.cross_entropy"
     baseline = lambda x, y: F.cross_entropy(x, y)  # noqa: E731
     try:
