@@ -35,7 +35,10 @@ from .yamlsource import YamlSource, parse_yaml
 PRECONDITIONS = (TOP_LEVEL, LOSS_SHAPE, GEN_LOSS, GEN_DATASET, RELABEL, CLASS_COUNT, DELIMITER, DRW_SCHEDULE)
 # What the edited config must pass: every validate rule but the comparison with the list (gen just counted it).
 RESULT_RULES = tuple(rule for rule in RULES if rule not in (STALE, CSCE_REQUIRED))
-TRAINABLE = (ppconfig.CE_NAME, params.LOSS_NAME)
+TRAINABLE = (ppconfig.CE_NAME,) + tuple(params.LOSSES)
+# The paper each loss is from, for the block's header (the formula is params.LOSSES's).
+CITATIONS = {params.LOSS_NAME: "CS_CE, Zhang et al., AAAI 2021", params.BALANCED_SOFTMAX_NAME: "Ren et al., NeurIPS 2020",
+             params.CLASS_BALANCED_NAME: "Cui et al., CVPR 2019"}
 
 
 def template_text(name: str) -> str:
@@ -44,10 +47,12 @@ def template_text(name: str) -> str:
 
 def loss_block(table: WeightTable, sources: str) -> str:
     """The standalone `Loss:` document; the same input gives the same bytes."""
+    spec = table.spec
     return string.Template(template_text("loss_block.yaml")).substitute(
+        name=spec.name, citation=CITATIONS[spec.name], formula=spec.formula,
         sources=escape_text(sources),  # a list named with a newline cannot end the comment line
         summary=table.summary(),
-        gamma=yaml_float(table.gamma),
+        strength_key=spec.strength, strength=yaml_float(table.strength),
         num_class_list=yaml_int_list(table.num_class_list),
     )
 
@@ -70,10 +75,26 @@ def _entries(source: YamlSource) -> List[Tuple[Keys, str, dict]]:
             if name in TRAINABLE and isinstance(values, dict)]
 
 
+def _target(name: str, loss: Optional[str]) -> str:
+    """What an entry becomes: the --loss given, else CELoss becomes CostSensitiveCE and the three stay."""
+    if loss is not None:
+        return loss
+    return params.LOSS_NAME if name == ppconfig.CE_NAME else name
+
+
+def _key_pair(mapping: yaml.MappingNode, key: str) -> Optional[Tuple[yaml.Node, yaml.Node]]:
+    for key_node, value_node in mapping.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+            return key_node, value_node
+    return None
+
+
 def edit_config(source: YamlSource, table: WeightTable, gamma_given: bool, drw: Optional[Drw],
-                class_num: Optional[Tuple[Keys, int]] = None) -> str:
-    """The config text with every CELoss turned into CostSensitiveCE and every CostSensitiveCE updated, in
-    every loss list; with `class_num`, that class count key set too.
+                class_num: Optional[Tuple[Keys, int]] = None, loss: Optional[str] = None) -> str:
+    """The config text with every CELoss turned into the chosen loss (`loss`, default CostSensitiveCE), every
+    entry of the three losses updated (and renamed to `loss` when given), in every loss list; with
+    `class_num`, that class count key set too. `table.strength` is written when given (`gamma_given`), for a
+    converted entry, or where the entry has none; a converted entry's old strength key becomes the new one.
 
     CELoss keeps its weight, epsilon and reduction; other losses, and every byte outside their entries, stay.
     DRW keys go into Loss.Train entries only: PaddleClas never switches its eval loss to eval mode, so a step
@@ -84,13 +105,23 @@ def edit_config(source: YamlSource, table: WeightTable, gamma_given: bool, drw: 
     for keys, name, values in _entries(source):
         mapping = source.node_at(keys)
         assert isinstance(mapping, yaml.MappingNode)  # loss-shape passed: a mapping with a weight
-        if name == ppconfig.CE_NAME:
+        target = _target(name, loss)
+        spec = params.LOSSES[target]
+        strength = yaml_float(table.strength) if target == table.loss else yaml_float(spec.default)
+        items = [("num_class_list", yaml_int_list(table.num_class_list))]
+        if name != target:
             key_node = source.key_node_at(keys)
             assert key_node is not None
-            edits.append(TextEdit(key_node.start_mark.index, key_node.end_mark.index, params.LOSS_NAME))
-        items = [("num_class_list", yaml_int_list(table.num_class_list))]
-        if name == ppconfig.CE_NAME or gamma_given or "gamma" not in values:
-            items.insert(0, ("gamma", yaml_float(table.gamma)))
+            edits.append(TextEdit(key_node.start_mark.index, key_node.end_mark.index, target))
+            old = params.LOSSES[name].strength if name in params.LOSSES else None
+            pair = _key_pair(mapping, old) if old is not None and old != spec.strength else None
+            if pair is not None:  # gamma -> tau: the old loss's strength key would be unknown to the new one
+                edits.append(TextEdit(pair[0].start_mark.index, pair[0].end_mark.index, spec.strength))
+                edits.extend(set_keys(text, mapping, [(old, strength)]))  # type: ignore[arg-type]
+            else:
+                items.insert(0, (spec.strength, strength))
+        elif (gamma_given and target == table.loss) or spec.strength not in values:
+            items.insert(0, (spec.strength, strength))
         if drw is not None and keys[:2] == ("Loss", "Train"):
             items += [("drw_start_epoch", str(drw.start_epoch)), ("iters_per_epoch", str(drw.iters_per_epoch))]
         edits.extend(set_keys(text, mapping, items))
@@ -128,11 +159,16 @@ def _lists_of(source: YamlSource, train_lists: Sequence[str], data_root: Optiona
 
 def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimiter: Optional[str] = None,
              class_num: Optional[int] = None, config: Optional[str] = None, drw_epoch: Optional[int] = None,
-             world_size: int = 1, clamp_empty: bool = False, data_root: Optional[str] = None) -> GenResult:
-    """Count, weigh, and render: the standalone block, or the whole config with its Loss section edited."""
-    gamma_value = params.check_gamma(gamma if gamma is not None else params.DEFAULT_GAMMA)
+             world_size: int = 1, clamp_empty: bool = False, data_root: Optional[str] = None,
+             loss: Optional[str] = None) -> GenResult:
+    """Count, weigh, and render: the standalone block, or the whole config with its Loss section edited.
+
+    `loss`: one of params.LOSSES (None: CostSensitiveCE, and existing entries keep their loss); `gamma` is that
+    loss's strength (its gamma, beta or tau; None: its default)."""
+    spec = params.loss_spec(loss if loss is not None else params.LOSS_NAME)
+    gamma_value = spec.rule(gamma if gamma is not None else spec.default)
     if config is None:
-        table = table_from_lists(train_lists, delimiter or " ", class_num, gamma_value, clamp_empty)
+        table = table_from_lists(train_lists, delimiter or " ", class_num, gamma_value, clamp_empty, loss=spec.name)
         return GenResult(loss_block(table, ", ".join(map(str, train_lists))), table, _table_notes(table))
     source = load_config(config)
     existing_drw = _existing_drw(source)
@@ -151,7 +187,8 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
     elif configured is not None:
         origin = ClassCountOrigin(config, *source.position(keys), dotted(keys))
     table = table_from_lists(lists, delimiter if delimiter is not None else ppconfig.delimiter(source),
-                             class_num if class_num is not None else configured, gamma_value, clamp_empty, origin)
+                             class_num if class_num is not None else configured, gamma_value, clamp_empty, origin,
+                             spec.name)
     notes += _table_notes(table)
     drw = None
     if drw_planned:
@@ -159,9 +196,9 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
         assert start is not None
         iters = ppconfig.iters_per_epoch(source, table.samples, world_size)  # keys checked by csce-drw-schedule
         drw = Drw(start, max(iters, 1))  # 0 iterations: the check of the result below says why
-        notes.append(note(f"DRW: plain cross-entropy for epochs 1..{start - 1}, CS_CE from epoch {start} "
+        notes.append(note(f"DRW: plain cross-entropy for epochs 1..{start - 1}, {'CS_CE' if spec.name == params.LOSS_NAME else spec.name} from epoch {start} "
                           f"({iters} iterations per epoch on {world_size} card{'s' if world_size > 1 else ''})"))
-    text = edit_config(source, table, gamma is not None, drw, set_class_num)
+    text = edit_config(source, table, gamma is not None, drw, set_class_num, loss)
     result_options = Options(data_root=data_root, world_size=world_size, samples=table.samples)
     problems, _ = check_source(parse_yaml(text, config), result_options, RESULT_RULES)
     if errors_of(problems):
@@ -170,10 +207,10 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
 
 
 def _existing_drw(source: YamlSource) -> Optional[int]:
-    """The drw_start_epoch a Loss.Train CostSensitiveCE entry already has (gen then recomputes iters_per_epoch)."""
+    """The drw_start_epoch a Loss.Train entry of the three losses already has (gen then recomputes iters_per_epoch)."""
     for keys, name, values in _entries(source):
         start = values.get("drw_start_epoch")
-        if keys[:2] == ("Loss", "Train") and name == params.LOSS_NAME and isinstance(start, int) and start >= 1:
+        if keys[:2] == ("Loss", "Train") and name in params.LOSSES and isinstance(start, int) and start >= 1:
             return start
     return None
 

@@ -400,7 +400,7 @@ def test_gen_recomputes_iters_per_epoch_of_an_existing_drw_entry(tmp_path, monke
 
 @pytest.mark.parametrize("entry, where, words, rule", [
     ("- CELoss: {}", "6:7", "CELoss has no weight", "loss-shape"),
-    ("- FocalLoss: {weight: 1.0}", "5:3", "Loss.Train has FocalLoss but no CELoss or CostSensitiveCE", "gen-loss"),
+    ("- FocalLoss: {weight: 1.0}", "5:3", "Loss.Train has FocalLoss but no CELoss, CostSensitiveCE", "gen-loss"),
 ])
 def test_refused_entries_give_the_reason_and_write_nothing(tmp_path, entry, where, words, rule):
     config = tmp_path / "cfg.yaml"
