@@ -518,3 +518,77 @@ def test_drw_with_a_sampler_gen_cannot_derive_is_refused(tmp_path, monkeypatch):
     assert result.exit_code == 1 and config.read_bytes() == before
     assert result.stderr == ("cfg.yaml:9:13: error: the train sampler is PKSampler, whose batches per epoch this tool "
                              "cannot derive; set Global.iter_per_epoch [csce-drw-schedule]\n")
+
+
+# --- gen --loss: the three count-driven losses ------------------------------------------------------------------
+
+LOSS_CASES = [
+    # --loss, strength option, value, class name, per-class values from the counts [9, 3, 1]
+    ("csce", "--gamma", "0.5", "CostSensitiveCE", "gamma"),
+    ("balanced-softmax", "--tau", "0.5", "BalancedSoftmaxCE", "tau"),
+    ("class-balanced", "--beta", "0.99", "ClassBalancedCE", "beta"),
+]
+
+
+@pytest.mark.parametrize("loss, option, value, name, key", LOSS_CASES)
+def test_block_per_loss(tmp_path, loss, option, value, name, key):
+    listing = write_list(tmp_path / "l.txt", [9, 3, 1])
+    result = run("--train-list", str(listing), "--loss", loss, option, value)
+    assert result.exit_code == 0, result.stderr
+    data = yaml.safe_load(result.stdout)
+    for section in ("Train", "Eval"):
+        assert data["Loss"][section] == [{name: {"weight": 1.0, key: float(value), "num_class_list": [9, 3, 1]}}]
+    assert result.stdout.startswith(f"# {name} (")
+    assert f"({key} {float(value):g})" in result.stderr
+
+
+@pytest.mark.parametrize("loss, option, value, name, key", LOSS_CASES)
+def test_config_celoss_becomes_each_loss_and_validate_accepts_it(tmp_path, loss, option, value, name, key):
+    config = tmp_path / "cfg.yaml"
+    config.write_bytes((EXAMPLES / "ResNet18_longtail.yaml").read_bytes())
+    listing = str(EXAMPLES / "train_list.txt")
+    result = run("--train-list", listing, "--config", str(config), "--write", "--loss", loss, option, value,
+                 "--drw-epoch", "3")  # run() validates the result
+    assert result.exit_code == 0, result.stderr
+    data = yaml.safe_load(config.read_text())
+    (got, train), = data["Loss"]["Train"][0].items()
+    assert got == name and train[key] == float(value) and train["drw_start_epoch"] == 3
+    assert train["iters_per_epoch"] == math.ceil(2480 / 64)
+    assert sum(train["num_class_list"]) == 2480
+    others = {"gamma", "tau", "beta"} - {key}
+    assert not others & set(train)
+    (eval_name, eval_values), = data["Loss"]["Eval"][0].items()
+    assert eval_name == name and "drw_start_epoch" not in eval_values
+
+
+def test_an_existing_entry_is_converted_to_the_loss_named_and_its_strength_key_renamed(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_text("Arch:\n  name: R\n  class_num: 3\nLoss:\n  Train:\n    - CostSensitiveCE:\n        weight: 2.0\n"
+                      "        gamma: 0.5   # tuned\n        epsilon: 0.1\n        num_class_list: [1, 1, 1]\n"
+                      "  Eval:\n    - CostSensitiveCE: {weight: 1.0, gamma: 0.5, num_class_list: [1, 1, 1]}\n")
+    listing = write_list(tmp_path / "l.txt", [9, 3, 1])
+    result = run("--train-list", str(listing), "--config", str(config), "--write", "--loss", "balanced-softmax")
+    assert result.exit_code == 0, result.stderr
+    text = config.read_text()
+    assert "tau: 1.0   # tuned" in text  # the key and value replaced in place, the comment kept
+    data = yaml.safe_load(text)
+    assert data["Loss"]["Train"] == [{"BalancedSoftmaxCE": {"weight": 2.0, "tau": 1.0, "epsilon": 0.1,
+                                                            "num_class_list": [9, 3, 1]}}]
+    assert data["Loss"]["Eval"] == [{"BalancedSoftmaxCE": {"weight": 1.0, "tau": 1.0, "num_class_list": [9, 3, 1]}}]
+    # without --loss the entry keeps its loss, and its tau when --tau is not given
+    again = run("--train-list", str(write_list(tmp_path / "m.txt", [8, 3, 1])), "--config", str(config), "--write")
+    assert again.exit_code == 0, again.stderr
+    (name, values), = yaml.safe_load(config.read_text())["Loss"]["Train"][0].items()
+    assert name == "BalancedSoftmaxCE" and values["tau"] == 1.0 and values["num_class_list"] == [8, 3, 1]
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--loss", "balanced-softmax", "--gamma", "1"), "--gamma does not apply to --loss balanced-softmax"),
+    (("--tau", "1"), "--tau does not apply to --loss csce"),
+    (("--loss", "class-balanced", "--beta", "1"), "beta must be in [0, 1)"),
+    (("--loss", "focal",), "Invalid value for '--loss'"),
+])
+def test_a_strength_option_of_another_loss_is_a_usage_error(tmp_path, args, words):
+    listing = write_list(tmp_path / "l.txt", [9, 3, 1])
+    result = run("--train-list", str(listing), *args)
+    assert result.exit_code == 2 and words in result.stderr and result.stdout == ""
