@@ -12,7 +12,7 @@ import click
 from . import __version__
 from .atomic import STDOUT, write_output
 from .errors import INPUT_RULE, CsceError, ProblemsError
-from .params import DEFAULT_GAMMA, LOSSES, MAX_CLASSES, ParamError, check_gamma
+from .params import LOSSES, MAX_CLASSES, ParamError, check_gamma
 from .report import ERROR, Problem, escape_text, format_text
 
 # A class count on the command line: 1 .. params.MAX_CLASSES (a larger one would build lists that long).
@@ -106,7 +106,7 @@ _STATS_GAMMA = click.option("--gamma", type=float, default=None, callback=_gamma
 LOSS_CHOICES = {"csce": "CostSensitiveCE", "balanced-softmax": "BalancedSoftmaxCE", "class-balanced": "ClassBalancedCE"}
 _LOSS = click.option("--loss", type=click.Choice(list(LOSS_CHOICES)), default=None,
                      help="The loss: csce (CostSensitiveCE, the default), balanced-softmax (BalancedSoftmaxCE) or "
-                          "class-balanced (ClassBalancedCE). With --config, given: every entry becomes it; not given: "
+                          "class-balanced (ClassBalancedCE). gen --config: given, every entry becomes it; not given, "
                           "CELoss becomes CostSensitiveCE and the entries of the three keep their loss.")
 
 
@@ -214,15 +214,22 @@ def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optiona
               help="The table as text or JSON, on stdout.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Also write a PNG bar chart (needs matplotlib).")
 @_CLAMP
+@_LOSS
+@_TAU
+@_BETA
 def stats(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optional[str], class_num: Optional[int],
-          output_format: str, plot_path: Optional[str], clamp_empty: bool) -> None:
-    """Per-class counts, weights, imbalance ratio and shot groups of a train list."""
+          output_format: str, plot_path: Optional[str], clamp_empty: bool, loss: Optional[str], tau: Optional[float],
+          beta: Optional[float]) -> None:
+    """Per-class counts, the chosen loss's weights (or logit adjustment), imbalance ratio and shot groups of a
+    train list."""
     from . import stats as stats_module
     from .weights import table_from_lists
 
+    name, strength = _loss_choice(loss, gamma=gamma, tau=tau, beta=beta)
+    spec = LOSSES[name or LOSS_CHOICES["csce"]]
     table = table_from_lists(
         train_lists, _delimiter(delimiter) or " ", class_num,
-        gamma if gamma is not None else DEFAULT_GAMMA, clamp_empty,
+        strength if strength is not None else spec.default, clamp_empty, loss=spec.name,
     )
     if plot_path is not None:
         stats_module.plot(table, plot_path)
