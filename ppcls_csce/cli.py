@@ -12,6 +12,7 @@ import click
 from . import __version__
 from .atomic import STDOUT, write_output
 from .errors import INPUT_RULE, CsceError, ProblemsError
+from .ppconfig import SAMPLER_CHOICES
 from .params import LOSSES, MAX_CLASSES, ParamError, check_gamma
 from .report import ERROR, Problem, escape_text, format_text
 
@@ -175,10 +176,15 @@ def _delimiter(value: Optional[str]) -> Optional[str]:
 @_LOSS
 @_TAU
 @_BETA
+@click.option("--sampler", type=click.Choice(list(SAMPLER_CHOICES)), default=None,
+              help="Make DataLoader.Train.sampler a LongTailSampler: power (n_c^1, instance-balanced), sqrt (n_c^0.5), "
+                   "balanced (class-balanced) or progressive. Needs --config.")
+@click.option("--sampler-epoch", type=click.IntRange(min=1), default=None,
+              help="With --sampler: instance-balanced before this epoch (from 1), the chosen sampling from it on.")
 def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optional[str],
         class_num: Optional[int], config: Optional[str], data_root: Optional[str], write: bool, output: Optional[str],
         drw_epoch: Optional[int], world_size: int, clamp_empty: bool, loss: Optional[str], tau: Optional[float],
-        beta: Optional[float]) -> None:
+        beta: Optional[float], sampler: Optional[str], sampler_epoch: Optional[int]) -> None:
     """Count the classes of a train list and print the CostSensitiveCE Loss block to stdout.
 
     With --config, print that config with every CELoss turned into CostSensitiveCE (or edit it in place with
@@ -190,12 +196,18 @@ def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optiona
         raise click.UsageError(f"{'--write' if write else '--drw-epoch'} needs --config")
     if not train_lists and config is None:
         raise click.UsageError("give --train-list LIST (or --config CFG, whose cls_label_path is counted)")
+    if sampler is not None and config is None:
+        raise click.UsageError("--sampler needs --config (it edits DataLoader.Train.sampler)")
+    if sampler_epoch is not None and sampler is None:
+        raise click.UsageError("--sampler-epoch needs --sampler")
+    from .gen import SamplerChoice
     from .gen import generate as generate_block  # imported per command: each pays only for what it uses
 
     name, strength = _loss_choice(loss, gamma=gamma, tau=tau, beta=beta)
     result = generate_block(
         train_lists, gamma=strength, delimiter=_delimiter(delimiter), class_num=class_num, config=config,
         drw_epoch=drw_epoch, world_size=world_size, clamp_empty=clamp_empty, data_root=data_root, loss=name,
+        sampler=SamplerChoice(sampler, sampler_epoch) if sampler is not None else None,
     )
     echo_problems(result.notes)
     click.echo(result.table.summary(), err=True)

@@ -89,8 +89,36 @@ def _key_pair(mapping: yaml.MappingNode, key: str) -> Optional[Tuple[yaml.Node, 
     return None
 
 
+@dataclass(frozen=True)
+class SamplerChoice:
+    kind: str  # a key of ppconfig.SAMPLER_CHOICES
+    start_epoch: Optional[int] = None
+
+
+def sampler_edits(source: YamlSource, choice: SamplerChoice) -> List[TextEdit]:
+    """DataLoader.Train.sampler made a LongTailSampler of the chosen kind; batch_size and drop_last stay (its
+    len() is DistributedBatchSampler's, so iters_per_epoch is unchanged), shuffle becomes True (it draws at random)."""
+    node = source.node_at(ppconfig.SAMPLER)
+    values = source.get(ppconfig.SAMPLER)
+    if not isinstance(node, yaml.MappingNode) or not isinstance(values, dict) or not node.value:
+        raise ProblemsError([Context(source, Options()).problem(
+            GEN_LOSS, ppconfig.SAMPLER[:2], "--sampler: DataLoader.Train.sampler is no mapping with batch_size to "
+            "turn into a LongTailSampler; add one (name, batch_size, drop_last)")])
+    items = [("name", ppconfig.LONG_TAIL_SAMPLER)] + list(ppconfig.SAMPLER_CHOICES[choice.kind].items())
+    if "progressive" in ppconfig.SAMPLER_CHOICES[choice.kind] and "power" in values:
+        items.append(("power", "null"))  # progressive has its own formula; the constructor refuses both
+    elif values.get("progressive") not in (None, False):
+        items.append(("progressive", "False"))
+    if choice.start_epoch is not None:
+        items.append(("start_epoch", str(choice.start_epoch)))
+    if "shuffle" in values and values["shuffle"] is not True:
+        items.append(("shuffle", "True"))
+    return set_keys(source.text, node, items)
+
+
 def edit_config(source: YamlSource, table: WeightTable, gamma_given: bool, drw: Optional[Drw],
-                class_num: Optional[Tuple[Keys, int]] = None, loss: Optional[str] = None) -> str:
+                class_num: Optional[Tuple[Keys, int]] = None, loss: Optional[str] = None,
+                sampler: Optional[SamplerChoice] = None) -> str:
     """The config text with every CELoss turned into the chosen loss (`loss`, default CostSensitiveCE), every
     entry of the three losses updated (and renamed to `loss` when given), in every loss list; with
     `class_num`, that class count key set too. `table.strength` is written when given (`gamma_given`), for a
@@ -129,6 +157,8 @@ def edit_config(source: YamlSource, table: WeightTable, gamma_given: bool, drw: 
         node = source.node_at(class_num[0])
         assert node is not None
         edits.append(replace_node(node, str(class_num[1]), text))
+    if sampler is not None:
+        edits.extend(sampler_edits(source, sampler))
     return apply_edits(text, edits)
 
 
@@ -160,7 +190,7 @@ def _lists_of(source: YamlSource, train_lists: Sequence[str], data_root: Optiona
 def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimiter: Optional[str] = None,
              class_num: Optional[int] = None, config: Optional[str] = None, drw_epoch: Optional[int] = None,
              world_size: int = 1, clamp_empty: bool = False, data_root: Optional[str] = None,
-             loss: Optional[str] = None) -> GenResult:
+             loss: Optional[str] = None, sampler: Optional[SamplerChoice] = None) -> GenResult:
     """Count, weigh, and render: the standalone block, or the whole config with its Loss section edited.
 
     `loss`: one of params.LOSSES (None: CostSensitiveCE, and existing entries keep their loss); `gamma` is that
@@ -198,7 +228,12 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
         drw = Drw(start, max(iters, 1))  # 0 iterations: the check of the result below says why
         notes.append(note(f"DRW: plain cross-entropy for epochs 1..{start - 1}, {'CS_CE' if spec.name == params.LOSS_NAME else spec.name} from epoch {start} "
                           f"({iters} iterations per epoch on {world_size} card{'s' if world_size > 1 else ''})"))
-    text = edit_config(source, table, gamma is not None, drw, set_class_num, loss)
+    if sampler is not None:
+        keys = ", ".join(f"{k}: {v}" for k, v in ppconfig.SAMPLER_CHOICES[sampler.kind].items())
+        since = f" from epoch {sampler.start_epoch} (instance-balanced before)" if sampler.start_epoch else ""
+        notes.append(note(f"DataLoader.Train.sampler: LongTailSampler, {keys}{since}; install it with csce-config "
+                          "install --paddleclas DIR"))
+    text = edit_config(source, table, gamma is not None, drw, set_class_num, loss, sampler)
     result_options = Options(data_root=data_root, world_size=world_size, samples=table.samples)
     problems, _ = check_source(parse_yaml(text, config), result_options, RESULT_RULES)
     if errors_of(problems):

@@ -47,7 +47,7 @@ def schedule_key_problems(context: Context) -> List[Tuple[Keys, str]]:
         found.append((ppconfig.SAMPLER + (("batch_size",) if "batch_size" in sampler else ()),
                       f"DataLoader.Train.sampler.batch_size must be a positive integer, {got}"))
     name = sampler.get("name", ppconfig.DEFAULT_SAMPLER)
-    if needed and name != ppconfig.DEFAULT_SAMPLER:
+    if needed and name not in ppconfig.COUNTABLE_SAMPLERS:
         found.append((ppconfig.SAMPLER + ("name",), f"the train sampler is {name}, whose batches per epoch this tool "
                                                     "cannot derive; set Global.iter_per_epoch"))
     if "drop_last" in sampler and not isinstance(sampler["drop_last"], bool):
