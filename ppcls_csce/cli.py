@@ -181,10 +181,13 @@ def _delimiter(value: Optional[str]) -> Optional[str]:
                    "balanced (class-balanced) or progressive. Needs --config.")
 @click.option("--sampler-epoch", type=click.IntRange(min=1), default=None,
               help="With --sampler: instance-balanced before this epoch (from 1), the chosen sampling from it on.")
+@click.option("--metric", is_flag=True,
+              help="Add LongTailAcc (balanced, many/medium/few-shot accuracy) with the counts first in Metric.Eval. "
+                   "Needs --config.")
 def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optional[str],
         class_num: Optional[int], config: Optional[str], data_root: Optional[str], write: bool, output: Optional[str],
         drw_epoch: Optional[int], world_size: int, clamp_empty: bool, loss: Optional[str], tau: Optional[float],
-        beta: Optional[float], sampler: Optional[str], sampler_epoch: Optional[int]) -> None:
+        beta: Optional[float], sampler: Optional[str], sampler_epoch: Optional[int], metric: bool) -> None:
     """Count the classes of a train list and print the CostSensitiveCE Loss block to stdout.
 
     With --config, print that config with every CELoss turned into CostSensitiveCE (or edit it in place with
@@ -198,6 +201,8 @@ def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optiona
         raise click.UsageError("give --train-list LIST (or --config CFG, whose cls_label_path is counted)")
     if sampler is not None and config is None:
         raise click.UsageError("--sampler needs --config (it edits DataLoader.Train.sampler)")
+    if metric and config is None:
+        raise click.UsageError("--metric needs --config (it edits Metric.Eval)")
     if sampler_epoch is not None and sampler is None:
         raise click.UsageError("--sampler-epoch needs --sampler")
     from .gen import SamplerChoice
@@ -207,7 +212,7 @@ def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optiona
     result = generate_block(
         train_lists, gamma=strength, delimiter=_delimiter(delimiter), class_num=class_num, config=config,
         drw_epoch=drw_epoch, world_size=world_size, clamp_empty=clamp_empty, data_root=data_root, loss=name,
-        sampler=SamplerChoice(sampler, sampler_epoch) if sampler is not None else None,
+        sampler=SamplerChoice(sampler, sampler_epoch) if sampler is not None else None, metric=metric,
     )
     echo_problems(result.notes)
     click.echo(result.table.summary(), err=True)

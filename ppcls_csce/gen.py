@@ -14,7 +14,7 @@ import yaml
 
 from . import params, ppconfig
 from .checks import check_source, errors_of, load_config, require_clean
-from .edit import TextEdit, apply_edits, replace_node, set_keys, yaml_float, yaml_int_list
+from .edit import TextEdit, apply_edits, newline_of, replace_node, set_keys, yaml_float, yaml_int_list
 from .errors import ProblemsError
 from .report import NOTE, WARNING, Problem, escape_text, note
 from .rules import RULES, Context, Options
@@ -24,6 +24,7 @@ from .rules.csce_params import CSCE_REQUIRED
 from .rules.class_count import CLASS_COUNT
 from .rules.dataset import DELIMITER
 from .rules.loss_shape import LOSS_SHAPE
+from .rules.plugins import METRIC_NAME, METRIC_PARAMS, metric_entries
 from .rules.relabel import RELABEL
 from .rules.schedule import DRW_SCHEDULE
 from .rules.stale import STALE, train_lists as config_train_lists
@@ -116,9 +117,46 @@ def sampler_edits(source: YamlSource, choice: SamplerChoice) -> List[TextEdit]:
     return set_keys(source.text, node, items)
 
 
+def metric_edits(source: YamlSource, table: WeightTable) -> List[TextEdit]:
+    """A LongTailAcc entry with the counts first in Metric.Eval (PaddleClas picks the best model by the first
+    metric's first figure, LongTailAcc's balanced accuracy); the entries there stay. An existing LongTailAcc
+    gets its counts updated instead."""
+    counts = yaml_int_list(table.num_class_list)
+    existing = [keys for keys, values in metric_entries(Context(source, Options())) if keys[1] == "Eval"]
+    if existing:
+        edits: List[TextEdit] = []
+        for keys in existing:
+            node = source.node_at(keys)
+            if not isinstance(node, yaml.MappingNode) or not node.value:
+                raise ProblemsError([Context(source, Options()).problem(
+                    METRIC_PARAMS, keys, "LongTailAcc is no mapping gen can update: write it as "
+                    "`- LongTailAcc: {num_class_list: [...]}`", at_key=True)])
+            edits.extend(set_keys(source.text, node, [("num_class_list", counts)]))
+        return edits
+    node = source.node_at(("Metric", "Eval"))
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        raise ProblemsError([Context(source, Options()).problem(
+            METRIC_PARAMS, ("Metric", "Eval") if source.get(("Metric",)) is not None else (),
+            "--metric: the config has no Metric.Eval list to add LongTailAcc to; add `Metric: {Eval: [{TopkAcc: "
+            "{topk: [1, 5]}}]}`", at_key=True)])
+    entry = f"{METRIC_NAME}: {{num_class_list: {counts}}}"
+    if node.flow_style:
+        first = node.value[0].start_mark.index
+        return [TextEdit(first, first, f"{{{entry}}}, ")]
+    first = node.value[0]
+    line_start = source.text.rfind("\n", 0, first.start_mark.index) + 1
+    dash = source.text.rfind("-", line_start, first.start_mark.index)
+    indent = source.text[line_start:dash]
+    if indent.strip():  # `key: - item` on one line is not something to insert a line into
+        raise ProblemsError([Context(source, Options()).problem(
+            METRIC_PARAMS, ("Metric", "Eval"), "--metric: Metric.Eval is laid out in a way gen cannot add to; add "
+            "`- LongTailAcc: {num_class_list: [...]}` first in it by hand", at_key=True)])
+    return [TextEdit(line_start, line_start, f"{indent}- {entry}{newline_of(source.text)}")]
+
+
 def edit_config(source: YamlSource, table: WeightTable, gamma_given: bool, drw: Optional[Drw],
                 class_num: Optional[Tuple[Keys, int]] = None, loss: Optional[str] = None,
-                sampler: Optional[SamplerChoice] = None) -> str:
+                sampler: Optional[SamplerChoice] = None, metric: bool = False) -> str:
     """The config text with every CELoss turned into the chosen loss (`loss`, default CostSensitiveCE), every
     entry of the three losses updated (and renamed to `loss` when given), in every loss list; with
     `class_num`, that class count key set too. `table.strength` is written when given (`gamma_given`), for a
@@ -159,6 +197,8 @@ def edit_config(source: YamlSource, table: WeightTable, gamma_given: bool, drw: 
         edits.append(replace_node(node, str(class_num[1]), text))
     if sampler is not None:
         edits.extend(sampler_edits(source, sampler))
+    if metric:
+        edits.extend(metric_edits(source, table))
     return apply_edits(text, edits)
 
 
@@ -190,7 +230,7 @@ def _lists_of(source: YamlSource, train_lists: Sequence[str], data_root: Optiona
 def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimiter: Optional[str] = None,
              class_num: Optional[int] = None, config: Optional[str] = None, drw_epoch: Optional[int] = None,
              world_size: int = 1, clamp_empty: bool = False, data_root: Optional[str] = None,
-             loss: Optional[str] = None, sampler: Optional[SamplerChoice] = None) -> GenResult:
+             loss: Optional[str] = None, sampler: Optional[SamplerChoice] = None, metric: bool = False) -> GenResult:
     """Count, weigh, and render: the standalone block, or the whole config with its Loss section edited.
 
     `loss`: one of params.LOSSES (None: CostSensitiveCE, and existing entries keep their loss); `gamma` is that
@@ -233,7 +273,10 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
         since = f" from epoch {sampler.start_epoch} (instance-balanced before)" if sampler.start_epoch else ""
         notes.append(note(f"DataLoader.Train.sampler: LongTailSampler, {keys}{since}; install it with csce-config "
                           "install --paddleclas DIR"))
-    text = edit_config(source, table, gamma is not None, drw, set_class_num, loss, sampler)
+    if metric:
+        notes.append(note("Metric.Eval: LongTailAcc with the counts, first (it picks the best model by balanced "
+                          "accuracy); install it with csce-config install --paddleclas DIR"))
+    text = edit_config(source, table, gamma is not None, drw, set_class_num, loss, sampler, metric)
     result_options = Options(data_root=data_root, world_size=world_size, samples=table.samples)
     problems, _ = check_source(parse_yaml(text, config), result_options, RESULT_RULES)
     if errors_of(problems):

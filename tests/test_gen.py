@@ -592,3 +592,75 @@ def test_a_strength_option_of_another_loss_is_a_usage_error(tmp_path, args, word
     listing = write_list(tmp_path / "l.txt", [9, 3, 1])
     result = run("--train-list", str(listing), *args)
     assert result.exit_code == 2 and words in result.stderr and result.stdout == ""
+
+
+# --- gen --sampler, gen --metric -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind, keys", [
+    ("power", {"power": 1.0}), ("sqrt", {"power": 0.5}), ("balanced", {"power": 0.0}),
+    ("progressive", {"progressive": True}),
+])
+def test_sampler_becomes_a_long_tail_sampler_keeping_its_batch_keys(tmp_path, kind, keys):
+    config = tmp_path / "cfg.yaml"
+    config.write_bytes((EXAMPLES / "ResNet18_longtail.yaml").read_bytes())
+    before = yaml.safe_load(config.read_text())["DataLoader"]["Train"]["sampler"]
+    result = run("--train-list", str(EXAMPLES / "train_list.txt"), "--config", str(config), "--write",
+                 "--sampler", kind, "--sampler-epoch", "2", "--drw-epoch", "2")  # run() validates the result
+    assert result.exit_code == 0, result.stderr
+    data = yaml.safe_load(config.read_text())
+    sampler = data["DataLoader"]["Train"]["sampler"]
+    assert sampler == {"name": "LongTailSampler", "batch_size": before["batch_size"], "drop_last": before["drop_last"],
+                       "shuffle": True, "start_epoch": 2, **keys}
+    # LongTailSampler's len() is DistributedBatchSampler's: iters_per_epoch as before
+    assert loss_entry(data)[1]["iters_per_epoch"] == math.ceil(2480 / 64)
+    assert data["DataLoader"]["Eval"]["sampler"]["name"] == "DistributedBatchSampler"
+
+
+def test_progressive_over_a_power_sampler_clears_power(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_bytes((EXAMPLES / "ResNet18_longtail.yaml").read_bytes())
+    listing = str(EXAMPLES / "train_list.txt")
+    assert run("--train-list", listing, "--config", str(config), "--write", "--sampler", "sqrt").exit_code == 0
+    assert run("--train-list", listing, "--config", str(config), "--write", "--sampler", "progressive").exit_code == 0
+    sampler = yaml.safe_load(config.read_text())["DataLoader"]["Train"]["sampler"]
+    assert sampler["progressive"] is True and sampler["power"] is None
+
+
+def test_metric_adds_long_tail_acc_first_and_keeps_the_others(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_bytes((EXAMPLES / "ResNet18_longtail.yaml").read_bytes())
+    before = yaml.safe_load(config.read_text())["Metric"]
+    listing = str(EXAMPLES / "train_list.txt")
+    result = run("--train-list", listing, "--config", str(config), "--write", "--metric")
+    assert result.exit_code == 0, result.stderr
+    data = yaml.safe_load(config.read_text())
+    counts = loss_entry(data)[1]["num_class_list"]
+    assert data["Metric"]["Eval"] == [{"LongTailAcc": {"num_class_list": counts}}] + before["Eval"]
+    assert data["Metric"]["Train"] == before["Train"]
+    once = config.read_bytes()
+    assert run("--train-list", listing, "--config", str(config), "--write", "--metric").exit_code == 0
+    assert config.read_bytes() == once  # updated in place, not added twice
+
+
+def test_metric_into_a_flow_list_and_stale_metric_counts_updated(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_text("Arch:\n  name: R\n  class_num: 3\nLoss:\n  Train:\n    - CELoss: {weight: 1.0}\n"
+                      "Metric:\n  Eval: [{TopkAcc: {topk: [1, 5]}}]\n")
+    listing = write_list(tmp_path / "l.txt", [9, 3, 1])
+    assert run("--train-list", str(listing), "--config", str(config), "--write", "--metric").exit_code == 0
+    assert yaml.safe_load(config.read_text())["Metric"]["Eval"] == [
+        {"LongTailAcc": {"num_class_list": [9, 3, 1]}}, {"TopkAcc": {"topk": [1, 5]}}]
+    listing = write_list(tmp_path / "m.txt", [7, 3, 1])
+    assert run("--train-list", str(listing), "--config", str(config), "--write", "--metric").exit_code == 0
+    assert yaml.safe_load(config.read_text())["Metric"]["Eval"][0] == {"LongTailAcc": {"num_class_list": [7, 3, 1]}}
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--sampler", "sqrt"), "--sampler needs --config"),
+    (("--metric",), "--metric needs --config"),
+    (("--sampler-epoch", "2"), "--sampler-epoch needs --sampler"),
+])
+def test_sampler_and_metric_usage_errors(tmp_path, args, words):
+    result = run("--train-list", str(write_list(tmp_path / "l.txt", [3, 1])), *args)
+    assert result.exit_code == 2 and words in result.stderr
