@@ -179,11 +179,11 @@ def edit_config(source: YamlSource, table: WeightTable, gamma_given: bool, drw: 
             key_node = source.key_node_at(keys)
             assert key_node is not None
             edits.append(TextEdit(key_node.start_mark.index, key_node.end_mark.index, target))
-            old = params.LOSSES[name].strength if name in params.LOSSES else None
-            pair = _key_pair(mapping, old) if old is not None and old != spec.strength else None
+            old = params.LOSSES[name].strength if name in params.LOSSES else spec.strength
+            pair = _key_pair(mapping, old) if old != spec.strength else None
             if pair is not None:  # gamma -> tau: the old loss's strength key would be unknown to the new one
                 edits.append(TextEdit(pair[0].start_mark.index, pair[0].end_mark.index, spec.strength))
-                edits.extend(set_keys(text, mapping, [(old, strength)]))  # type: ignore[arg-type]
+                edits.extend(set_keys(text, mapping, [(old, strength)]))
             else:
                 items.insert(0, (spec.strength, strength))
         elif (gamma_given and target == table.loss) or spec.strength not in values:
@@ -266,12 +266,13 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
         assert start is not None
         iters = ppconfig.iters_per_epoch(source, table.samples, world_size)  # keys checked by csce-drw-schedule
         drw = Drw(start, max(iters, 1))  # 0 iterations: the check of the result below says why
-        notes.append(note(f"DRW: plain cross-entropy for epochs 1..{start - 1}, {'CS_CE' if spec.name == params.LOSS_NAME else spec.name} from epoch {start} "
+        label = "CS_CE" if spec.name == params.LOSS_NAME else spec.name
+        notes.append(note(f"DRW: plain cross-entropy for epochs 1..{start - 1}, {label} from epoch {start} "
                           f"({iters} iterations per epoch on {world_size} card{'s' if world_size > 1 else ''})"))
     if sampler is not None:
-        keys = ", ".join(f"{k}: {v}" for k, v in ppconfig.SAMPLER_CHOICES[sampler.kind].items())
+        chosen = ", ".join(f"{k}: {v}" for k, v in ppconfig.SAMPLER_CHOICES[sampler.kind].items())
         since = f" from epoch {sampler.start_epoch} (instance-balanced before)" if sampler.start_epoch else ""
-        notes.append(note(f"DataLoader.Train.sampler: LongTailSampler, {keys}{since}; install it with csce-config "
+        notes.append(note(f"DataLoader.Train.sampler: LongTailSampler, {chosen}{since}; install it with csce-config "
                           "install --paddleclas DIR"))
     if metric:
         notes.append(note("Metric.Eval: LongTailAcc with the counts, first (it picks the best model by balanced "
