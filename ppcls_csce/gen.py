@@ -24,7 +24,7 @@ from .rules.csce_params import CSCE_REQUIRED
 from .rules.class_count import CLASS_COUNT
 from .rules.dataset import DELIMITER
 from .rules.loss_shape import LOSS_SHAPE
-from .rules.plugins import METRIC_NAME, METRIC_PARAMS, metric_entries
+from .rules.plugins import METRIC_NAME, METRIC_PARAMS, SAMPLER_PARAMS, metric_entries
 from .rules.relabel import RELABEL
 from .rules.schedule import DRW_SCHEDULE
 from .rules.stale import STALE, train_lists as config_train_lists
@@ -103,7 +103,7 @@ def sampler_edits(source: YamlSource, choice: SamplerChoice) -> List[TextEdit]:
     values = source.get(ppconfig.SAMPLER)
     if not isinstance(node, yaml.MappingNode) or not isinstance(values, dict) or not node.value:
         raise ProblemsError([Context(source, Options()).problem(
-            GEN_LOSS, ppconfig.SAMPLER[:2], "--sampler: DataLoader.Train.sampler is no mapping with batch_size to "
+            SAMPLER_PARAMS, ppconfig.SAMPLER[:2], "--sampler: DataLoader.Train.sampler is no mapping with batch_size to "
             "turn into a LongTailSampler; add one (name, batch_size, drop_last)")])
     items = [("name", ppconfig.LONG_TAIL_SAMPLER)] + list(ppconfig.SAMPLER_CHOICES[choice.kind].items())
     if "progressive" in ppconfig.SAMPLER_CHOICES[choice.kind] and "power" in values:

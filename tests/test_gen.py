@@ -664,3 +664,13 @@ def test_metric_into_a_flow_list_and_stale_metric_counts_updated(tmp_path):
 def test_sampler_and_metric_usage_errors(tmp_path, args, words):
     result = run("--train-list", str(write_list(tmp_path / "l.txt", [3, 1])), *args)
     assert result.exit_code == 2 and words in result.stderr
+
+
+@pytest.mark.parametrize("option, rule", [("--sampler", "sampler-params"), ("--metric", "metric-params")])
+def test_sampler_or_metric_without_the_block_to_edit_is_refused(tmp_path, option, rule):
+    config = tmp_path / "cfg.yaml"
+    config.write_text("Arch:\n  name: R\n  class_num: 2\nLoss:\n  Train:\n    - CELoss: {weight: 1.0}\n")
+    before = config.read_bytes()
+    args = (option, "sqrt") if option == "--sampler" else (option,)
+    result = run("--train-list", str(write_list(tmp_path / "l.txt", [3, 1])), "--config", str(config), "--write", *args)
+    assert result.exit_code == 1 and f"[{rule}]" in result.stderr and config.read_bytes() == before
