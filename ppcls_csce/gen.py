@@ -119,10 +119,10 @@ def sampler_edits(source: YamlSource, choice: SamplerChoice) -> List[TextEdit]:
 
 def metric_edits(source: YamlSource, table: WeightTable) -> List[TextEdit]:
     """A LongTailAcc entry with the counts first in Metric.Eval (PaddleClas picks the best model by the first
-    metric's first figure, LongTailAcc's balanced accuracy); the entries there stay. An existing LongTailAcc
-    gets its counts updated instead."""
+    metric's first figure, LongTailAcc's balanced accuracy); the entries there stay. Existing LongTailAcc entries
+    (Metric.Train or Eval) get their counts updated instead, also without --metric, so they never go stale."""
     counts = yaml_int_list(table.num_class_list)
-    existing = [keys for keys, values in metric_entries(Context(source, Options())) if keys[1] == "Eval"]
+    existing = [keys for keys, _ in metric_entries(Context(source, Options()))]
     if existing:
         edits: List[TextEdit] = []
         for keys in existing:
@@ -197,7 +197,7 @@ def edit_config(source: YamlSource, table: WeightTable, gamma_given: bool, drw: 
         edits.append(replace_node(node, str(class_num[1]), text))
     if sampler is not None:
         edits.extend(sampler_edits(source, sampler))
-    if metric:
+    if metric or any(True for _ in metric_entries(Context(source, Options()))):
         edits.extend(metric_edits(source, table))
     return apply_edits(text, edits)
 

@@ -674,3 +674,13 @@ def test_sampler_or_metric_without_the_block_to_edit_is_refused(tmp_path, option
     args = (option, "sqrt") if option == "--sampler" else (option,)
     result = run("--train-list", str(write_list(tmp_path / "l.txt", [3, 1])), "--config", str(config), "--write", *args)
     assert result.exit_code == 1 and f"[{rule}]" in result.stderr and config.read_bytes() == before
+
+
+def test_an_existing_long_tail_acc_gets_new_counts_without_metric(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_text("Arch:\n  name: R\n  class_num: 3\nLoss:\n  Train:\n    - CELoss: {weight: 1.0}\n"
+                      "Metric:\n  Eval:\n    - TopkAcc: {topk: [1, 5]}\n    - LongTailAcc: {num_class_list: [1, 1, 1]}\n")
+    listing = write_list(tmp_path / "l.txt", [9, 3, 1])
+    assert run("--train-list", str(listing), "--config", str(config), "--write").exit_code == 0
+    assert yaml.safe_load(config.read_text())["Metric"]["Eval"] == [
+        {"TopkAcc": {"topk": [1, 5]}}, {"LongTailAcc": {"num_class_list": [9, 3, 1]}}]

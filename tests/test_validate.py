@@ -468,3 +468,16 @@ def test_fix_rewrites_stale_balanced_softmax_and_class_balanced_counts(tmp_path:
         "[5, 3, 2, 2]   # old counts", "[6, 3, 2, 1]   # old counts").replace(
         "num_class_list: [6, 3, 2, 2]", "num_class_list: [6, 3, 2, 1]")
     assert run("--strict", "--data-root", str(tmp_path), str(config)).exit_code == 0
+
+
+def test_stale_long_tail_acc_counts_are_reported_and_fixed(tmp_path: Path) -> None:
+    config = tmp_path / "cfg.yaml"
+    text = ("Arch:\n  class_num: 4\nLoss:\n  Train:\n    - CELoss: {weight: 1.0}\n"
+            "Metric:\n  Eval:\n    - LongTailAcc: {num_class_list: [5, 3, 2, 1]}\n    - TopkAcc: {topk: [1, 5]}\n")
+    config.write_text(text)
+    listing = write_list(tmp_path / "list.txt", [6, 3, 2, 1])
+    checked = run("--train-list", str(listing), str(config))
+    assert checked.exit_code == 1 and "Metric.Eval LongTailAcc num_class_list is stale" in checked.output
+    assert run("--fix", "--train-list", str(listing), str(config)).exit_code == 1
+    assert config.read_text() == text.replace("[5, 3, 2, 1]", "[6, 3, 2, 1]")
+    assert run("--strict", "--train-list", str(listing), str(config)).exit_code == 0
