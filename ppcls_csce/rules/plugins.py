@@ -99,6 +99,11 @@ def check_metric_params(context: Context) -> Iterator[Problem]:
                                   + (f"got {found!r}" if "num_class_list" in values else "it is missing") + "; "
                                   "csce-config gen --metric --config CFG --write writes it", at_key="num_class_list"
                                   not in values)
+        elif any(not _whole(count) or count < 0 for count in found):
+            index = next(i for i, count in enumerate(found) if not _whole(count) or count < 0)
+            yield context.problem(METRIC_PARAMS, keys + ("num_class_list", index),
+                                  f"LongTailAcc: num_class_list[{index}] must be a whole number >= 0 (a training "
+                                  f"count), got {found[index]!r}")
         else:
             try:
                 counts.shot_groups(found)
