@@ -5,14 +5,15 @@ own), 130 interrupted (Ctrl-C). Every bad-data failure is a ProblemsError, caugh
 """
 
 import sys
-from typing import List, Optional, Sequence, Tuple
+from typing import Callable, List, Optional, Sequence, Tuple
 
 import click
 
 from . import __version__
 from .atomic import STDOUT, write_output
 from .errors import INPUT_RULE, CsceError, ProblemsError
-from .params import DEFAULT_GAMMA, MAX_CLASSES, ParamError, check_gamma
+from .ppconfig import SAMPLER_CHOICES
+from .params import LOSSES, MAX_CLASSES, ParamError, check_gamma
 from .report import ERROR, Problem, escape_text, format_text
 
 # A class count on the command line: 1 .. params.MAX_CLASSES (a larger one would build lists that long).
@@ -102,6 +103,41 @@ _GAMMA = click.option("--gamma", type=float, default=None, callback=_gamma,
                            "else 1.0).")
 _STATS_GAMMA = click.option("--gamma", type=float, default=None, callback=_gamma,
                             help="Exponent of (N_min / N_c) (default: 1.0).")
+# --loss: the command-line names of params.LOSSES (gen.LOSS_CHOICES would import gen and yaml for --help).
+LOSS_CHOICES = {"csce": "CostSensitiveCE", "balanced-softmax": "BalancedSoftmaxCE", "class-balanced": "ClassBalancedCE"}
+_LOSS = click.option("--loss", type=click.Choice(list(LOSS_CHOICES)), default=None,
+                     help="The loss: csce (CostSensitiveCE, the default), balanced-softmax (BalancedSoftmaxCE) or "
+                          "class-balanced (ClassBalancedCE). gen --config: given, every entry becomes it; not given, "
+                          "CELoss becomes CostSensitiveCE and the entries of the three keep their loss.")
+
+
+def _strength(name: str) -> Callable[[click.Context, click.Parameter, Optional[float]], Optional[float]]:
+    def check(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> Optional[float]:
+        try:
+            return None if value is None else LOSSES[LOSS_CHOICES[name]].rule(value)
+        except ParamError as error:
+            raise click.BadParameter(str(error)) from None
+    return check
+
+
+_TAU = click.option("--tau", type=float, default=None, callback=_strength("balanced-softmax"),
+                    help="balanced-softmax: the scale of the logit adjustment tau * log(n_c) (default 1.0).")
+_BETA = click.option("--beta", type=float, default=None, callback=_strength("class-balanced"),
+                     help="class-balanced: beta of (1 - beta) / (1 - beta ** n_c), in [0, 1) (default 0.9999).")
+
+
+def _loss_choice(loss: Optional[str], **given: Optional[float]) -> Tuple[Optional[str], Optional[float]]:
+    """The loss's class name (None: not chosen) and its strength; a strength option of another loss is a usage
+    error (exit 2), since it would be silently ignored."""
+    name = LOSS_CHOICES[loss or "csce"]
+    strength_key = LOSSES[name].strength
+    for key, value in given.items():
+        if value is not None and key != strength_key:
+            raise click.UsageError(f"--{key} does not apply to --loss {loss or 'csce'} ({name} takes "
+                                   f"--{strength_key})")
+    return (name if loss is not None else None), given[strength_key]
+
+
 _CLAMP = click.option("--clamp-empty", is_flag=True, help="Count classes with no images as 1 image (with a warning) instead of failing.")
 
 
@@ -137,9 +173,21 @@ def _delimiter(value: Optional[str]) -> Optional[str]:
 @click.option("--world-size", type=click.IntRange(min=1), default=1, show_default=True,
               help="Number of training cards, for iters_per_epoch.")
 @_CLAMP
+@_LOSS
+@_TAU
+@_BETA
+@click.option("--sampler", type=click.Choice(list(SAMPLER_CHOICES)), default=None,
+              help="Make DataLoader.Train.sampler a LongTailSampler: power (n_c^1, instance-balanced), sqrt (n_c^0.5), "
+                   "balanced (class-balanced) or progressive. Needs --config.")
+@click.option("--sampler-epoch", type=click.IntRange(min=1), default=None,
+              help="With --sampler: instance-balanced before this epoch (from 1), the chosen sampling from it on.")
+@click.option("--metric", is_flag=True,
+              help="Add LongTailAcc (balanced, many/medium/few-shot accuracy) with the counts first in Metric.Eval. "
+                   "Needs --config.")
 def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optional[str],
         class_num: Optional[int], config: Optional[str], data_root: Optional[str], write: bool, output: Optional[str],
-        drw_epoch: Optional[int], world_size: int, clamp_empty: bool) -> None:
+        drw_epoch: Optional[int], world_size: int, clamp_empty: bool, loss: Optional[str], tau: Optional[float],
+        beta: Optional[float], sampler: Optional[str], sampler_epoch: Optional[int], metric: bool) -> None:
     """Count the classes of a train list and print the CostSensitiveCE Loss block to stdout.
 
     With --config, print that config with every CELoss turned into CostSensitiveCE (or edit it in place with
@@ -151,11 +199,20 @@ def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optiona
         raise click.UsageError(f"{'--write' if write else '--drw-epoch'} needs --config")
     if not train_lists and config is None:
         raise click.UsageError("give --train-list LIST (or --config CFG, whose cls_label_path is counted)")
+    if sampler is not None and config is None:
+        raise click.UsageError("--sampler needs --config (it edits DataLoader.Train.sampler)")
+    if metric and config is None:
+        raise click.UsageError("--metric needs --config (it edits Metric.Eval)")
+    if sampler_epoch is not None and sampler is None:
+        raise click.UsageError("--sampler-epoch needs --sampler")
+    from .gen import SamplerChoice
     from .gen import generate as generate_block  # imported per command: each pays only for what it uses
 
+    name, strength = _loss_choice(loss, gamma=gamma, tau=tau, beta=beta)
     result = generate_block(
-        train_lists, gamma=gamma, delimiter=_delimiter(delimiter), class_num=class_num, config=config,
-        drw_epoch=drw_epoch, world_size=world_size, clamp_empty=clamp_empty, data_root=data_root,
+        train_lists, gamma=strength, delimiter=_delimiter(delimiter), class_num=class_num, config=config,
+        drw_epoch=drw_epoch, world_size=world_size, clamp_empty=clamp_empty, data_root=data_root, loss=name,
+        sampler=SamplerChoice(sampler, sampler_epoch) if sampler is not None else None, metric=metric,
     )
     echo_problems(result.notes)
     click.echo(result.table.summary(), err=True)
@@ -174,15 +231,22 @@ def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optiona
               help="The table as text or JSON, on stdout.")
 @click.option("--plot", "plot_path", type=click.Path(dir_okay=False), default=None, help="Also write a PNG bar chart (needs matplotlib).")
 @_CLAMP
+@_LOSS
+@_TAU
+@_BETA
 def stats(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optional[str], class_num: Optional[int],
-          output_format: str, plot_path: Optional[str], clamp_empty: bool) -> None:
-    """Per-class counts, weights, imbalance ratio and shot groups of a train list."""
+          output_format: str, plot_path: Optional[str], clamp_empty: bool, loss: Optional[str], tau: Optional[float],
+          beta: Optional[float]) -> None:
+    """Per-class counts, the chosen loss's weights (or logit adjustment), imbalance ratio and shot groups of a
+    train list."""
     from . import stats as stats_module
     from .weights import table_from_lists
 
+    name, strength = _loss_choice(loss, gamma=gamma, tau=tau, beta=beta)
+    spec = LOSSES[name or LOSS_CHOICES["csce"]]
     table = table_from_lists(
         train_lists, _delimiter(delimiter) or " ", class_num,
-        gamma if gamma is not None else DEFAULT_GAMMA, clamp_empty,
+        strength if strength is not None else spec.default, clamp_empty, loss=spec.name,
     )
     if plot_path is not None:
         stats_module.plot(table, plot_path)

@@ -14,7 +14,7 @@ import yaml
 
 from . import params, ppconfig
 from .checks import check_source, errors_of, load_config, require_clean
-from .edit import TextEdit, apply_edits, replace_node, set_keys, yaml_float, yaml_int_list
+from .edit import TextEdit, apply_edits, newline_of, replace_node, set_keys, yaml_float, yaml_int_list
 from .errors import ProblemsError
 from .report import NOTE, WARNING, Problem, escape_text, note
 from .rules import RULES, Context, Options
@@ -24,6 +24,7 @@ from .rules.csce_params import CSCE_REQUIRED
 from .rules.class_count import CLASS_COUNT
 from .rules.dataset import DELIMITER
 from .rules.loss_shape import LOSS_SHAPE
+from .rules.plugins import METRIC_NAME, METRIC_PARAMS, SAMPLER_PARAMS, metric_entries
 from .rules.relabel import RELABEL
 from .rules.schedule import DRW_SCHEDULE
 from .rules.stale import STALE, train_lists as config_train_lists
@@ -35,7 +36,10 @@ from .yamlsource import YamlSource, parse_yaml
 PRECONDITIONS = (TOP_LEVEL, LOSS_SHAPE, GEN_LOSS, GEN_DATASET, RELABEL, CLASS_COUNT, DELIMITER, DRW_SCHEDULE)
 # What the edited config must pass: every validate rule but the comparison with the list (gen just counted it).
 RESULT_RULES = tuple(rule for rule in RULES if rule not in (STALE, CSCE_REQUIRED))
-TRAINABLE = (ppconfig.CE_NAME, params.LOSS_NAME)
+TRAINABLE = (ppconfig.CE_NAME,) + tuple(params.LOSSES)
+# The paper each loss is from, for the block's header (the formula is params.LOSSES's).
+CITATIONS = {params.LOSS_NAME: "CS_CE, Zhang et al., AAAI 2021", params.BALANCED_SOFTMAX_NAME: "Ren et al., NeurIPS 2020",
+             params.CLASS_BALANCED_NAME: "Cui et al., CVPR 2019"}
 
 
 def template_text(name: str) -> str:
@@ -44,10 +48,12 @@ def template_text(name: str) -> str:
 
 def loss_block(table: WeightTable, sources: str) -> str:
     """The standalone `Loss:` document; the same input gives the same bytes."""
+    spec = table.spec
     return string.Template(template_text("loss_block.yaml")).substitute(
+        name=spec.name, citation=CITATIONS[spec.name], formula=spec.formula,
         sources=escape_text(sources),  # a list named with a newline cannot end the comment line
         summary=table.summary(),
-        gamma=yaml_float(table.gamma),
+        strength_key=spec.strength, strength=yaml_float(table.strength),
         num_class_list=yaml_int_list(table.num_class_list),
     )
 
@@ -70,10 +76,91 @@ def _entries(source: YamlSource) -> List[Tuple[Keys, str, dict]]:
             if name in TRAINABLE and isinstance(values, dict)]
 
 
+def _target(name: str, loss: Optional[str]) -> str:
+    """What an entry becomes: the --loss given, else CELoss becomes CostSensitiveCE and the three stay."""
+    if loss is not None:
+        return loss
+    return params.LOSS_NAME if name == ppconfig.CE_NAME else name
+
+
+def _key_pair(mapping: yaml.MappingNode, key: str) -> Optional[Tuple[yaml.Node, yaml.Node]]:
+    for key_node, value_node in mapping.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
+            return key_node, value_node
+    return None
+
+
+@dataclass(frozen=True)
+class SamplerChoice:
+    kind: str  # a key of ppconfig.SAMPLER_CHOICES
+    start_epoch: Optional[int] = None
+
+
+def sampler_edits(source: YamlSource, choice: SamplerChoice) -> List[TextEdit]:
+    """DataLoader.Train.sampler made a LongTailSampler of the chosen kind; batch_size and drop_last stay (its
+    len() is DistributedBatchSampler's, so iters_per_epoch is unchanged), shuffle becomes True (it draws at random)."""
+    node = source.node_at(ppconfig.SAMPLER)
+    values = source.get(ppconfig.SAMPLER)
+    if not isinstance(node, yaml.MappingNode) or not isinstance(values, dict) or not node.value:
+        raise ProblemsError([Context(source, Options()).problem(
+            SAMPLER_PARAMS, ppconfig.SAMPLER[:2], "--sampler: DataLoader.Train.sampler is no mapping with batch_size to "
+            "turn into a LongTailSampler; add one (name, batch_size, drop_last)")])
+    items = [("name", ppconfig.LONG_TAIL_SAMPLER)] + list(ppconfig.SAMPLER_CHOICES[choice.kind].items())
+    if "progressive" in ppconfig.SAMPLER_CHOICES[choice.kind] and "power" in values:
+        items.append(("power", "null"))  # progressive has its own formula; the constructor refuses both
+    elif values.get("progressive") not in (None, False):
+        items.append(("progressive", "False"))
+    if choice.start_epoch is not None:
+        items.append(("start_epoch", str(choice.start_epoch)))
+    if "shuffle" in values and values["shuffle"] is not True:
+        items.append(("shuffle", "True"))
+    return set_keys(source.text, node, items)
+
+
+def metric_edits(source: YamlSource, table: WeightTable) -> List[TextEdit]:
+    """A LongTailAcc entry with the counts first in Metric.Eval (PaddleClas picks the best model by the first
+    metric's first figure, LongTailAcc's balanced accuracy); the entries there stay. Existing LongTailAcc entries
+    (Metric.Train or Eval) get their counts updated instead, also without --metric, so they never go stale."""
+    counts = yaml_int_list(table.num_class_list)
+    existing = [keys for keys, _ in metric_entries(Context(source, Options()))]
+    if existing:
+        edits: List[TextEdit] = []
+        for keys in existing:
+            node = source.node_at(keys)
+            if not isinstance(node, yaml.MappingNode) or not node.value:
+                raise ProblemsError([Context(source, Options()).problem(
+                    METRIC_PARAMS, keys, "LongTailAcc is no mapping gen can update: write it as "
+                    "`- LongTailAcc: {num_class_list: [...]}`", at_key=True)])
+            edits.extend(set_keys(source.text, node, [("num_class_list", counts)]))
+        return edits
+    node = source.node_at(("Metric", "Eval"))
+    if not isinstance(node, yaml.SequenceNode) or not node.value:
+        raise ProblemsError([Context(source, Options()).problem(
+            METRIC_PARAMS, ("Metric", "Eval") if source.get(("Metric",)) is not None else (),
+            "--metric: the config has no Metric.Eval list to add LongTailAcc to; add `Metric: {Eval: [{TopkAcc: "
+            "{topk: [1, 5]}}]}`", at_key=True)])
+    entry = f"{METRIC_NAME}: {{num_class_list: {counts}}}"
+    if node.flow_style:
+        first = node.value[0].start_mark.index
+        return [TextEdit(first, first, f"{{{entry}}}, ")]
+    first = node.value[0]
+    line_start = source.text.rfind("\n", 0, first.start_mark.index) + 1
+    dash = source.text.rfind("-", line_start, first.start_mark.index)
+    indent = source.text[line_start:dash]
+    if indent.strip():  # `key: - item` on one line is not something to insert a line into
+        raise ProblemsError([Context(source, Options()).problem(
+            METRIC_PARAMS, ("Metric", "Eval"), "--metric: Metric.Eval is laid out in a way gen cannot add to; add "
+            "`- LongTailAcc: {num_class_list: [...]}` first in it by hand", at_key=True)])
+    return [TextEdit(line_start, line_start, f"{indent}- {entry}{newline_of(source.text)}")]
+
+
 def edit_config(source: YamlSource, table: WeightTable, gamma_given: bool, drw: Optional[Drw],
-                class_num: Optional[Tuple[Keys, int]] = None) -> str:
-    """The config text with every CELoss turned into CostSensitiveCE and every CostSensitiveCE updated, in
-    every loss list; with `class_num`, that class count key set too.
+                class_num: Optional[Tuple[Keys, int]] = None, loss: Optional[str] = None,
+                sampler: Optional[SamplerChoice] = None, metric: bool = False) -> str:
+    """The config text with every CELoss turned into the chosen loss (`loss`, default CostSensitiveCE), every
+    entry of the three losses updated (and renamed to `loss` when given), in every loss list; with
+    `class_num`, that class count key set too. `table.strength` is written when given (`gamma_given`), for a
+    converted entry, or where the entry has none; a converted entry's old strength key becomes the new one.
 
     CELoss keeps its weight, epsilon and reduction; other losses, and every byte outside their entries, stay.
     DRW keys go into Loss.Train entries only: PaddleClas never switches its eval loss to eval mode, so a step
@@ -84,13 +171,23 @@ def edit_config(source: YamlSource, table: WeightTable, gamma_given: bool, drw: 
     for keys, name, values in _entries(source):
         mapping = source.node_at(keys)
         assert isinstance(mapping, yaml.MappingNode)  # loss-shape passed: a mapping with a weight
-        if name == ppconfig.CE_NAME:
+        target = _target(name, loss)
+        spec = params.LOSSES[target]
+        strength = yaml_float(table.strength) if target == table.loss else yaml_float(spec.default)
+        items = [("num_class_list", yaml_int_list(table.num_class_list))]
+        if name != target:
             key_node = source.key_node_at(keys)
             assert key_node is not None
-            edits.append(TextEdit(key_node.start_mark.index, key_node.end_mark.index, params.LOSS_NAME))
-        items = [("num_class_list", yaml_int_list(table.num_class_list))]
-        if name == ppconfig.CE_NAME or gamma_given or "gamma" not in values:
-            items.insert(0, ("gamma", yaml_float(table.gamma)))
+            edits.append(TextEdit(key_node.start_mark.index, key_node.end_mark.index, target))
+            old = params.LOSSES[name].strength if name in params.LOSSES else spec.strength
+            pair = _key_pair(mapping, old) if old != spec.strength else None
+            if pair is not None:  # gamma -> tau: the old loss's strength key would be unknown to the new one
+                edits.append(TextEdit(pair[0].start_mark.index, pair[0].end_mark.index, spec.strength))
+                edits.extend(set_keys(text, mapping, [(old, strength)]))
+            else:
+                items.insert(0, (spec.strength, strength))
+        elif (gamma_given and target == table.loss) or spec.strength not in values:
+            items.insert(0, (spec.strength, strength))
         if drw is not None and keys[:2] == ("Loss", "Train"):
             items += [("drw_start_epoch", str(drw.start_epoch)), ("iters_per_epoch", str(drw.iters_per_epoch))]
         edits.extend(set_keys(text, mapping, items))
@@ -98,6 +195,10 @@ def edit_config(source: YamlSource, table: WeightTable, gamma_given: bool, drw: 
         node = source.node_at(class_num[0])
         assert node is not None
         edits.append(replace_node(node, str(class_num[1]), text))
+    if sampler is not None:
+        edits.extend(sampler_edits(source, sampler))
+    if metric or any(True for _ in metric_entries(Context(source, Options()))):
+        edits.extend(metric_edits(source, table))
     return apply_edits(text, edits)
 
 
@@ -128,11 +229,16 @@ def _lists_of(source: YamlSource, train_lists: Sequence[str], data_root: Optiona
 
 def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimiter: Optional[str] = None,
              class_num: Optional[int] = None, config: Optional[str] = None, drw_epoch: Optional[int] = None,
-             world_size: int = 1, clamp_empty: bool = False, data_root: Optional[str] = None) -> GenResult:
-    """Count, weigh, and render: the standalone block, or the whole config with its Loss section edited."""
-    gamma_value = params.check_gamma(gamma if gamma is not None else params.DEFAULT_GAMMA)
+             world_size: int = 1, clamp_empty: bool = False, data_root: Optional[str] = None,
+             loss: Optional[str] = None, sampler: Optional[SamplerChoice] = None, metric: bool = False) -> GenResult:
+    """Count, weigh, and render: the standalone block, or the whole config with its Loss section edited.
+
+    `loss`: one of params.LOSSES (None: CostSensitiveCE, and existing entries keep their loss); `gamma` is that
+    loss's strength (its gamma, beta or tau; None: its default)."""
+    spec = params.loss_spec(loss if loss is not None else params.LOSS_NAME)
+    gamma_value = spec.rule(gamma if gamma is not None else spec.default)
     if config is None:
-        table = table_from_lists(train_lists, delimiter or " ", class_num, gamma_value, clamp_empty)
+        table = table_from_lists(train_lists, delimiter or " ", class_num, gamma_value, clamp_empty, loss=spec.name)
         return GenResult(loss_block(table, ", ".join(map(str, train_lists))), table, _table_notes(table))
     source = load_config(config)
     existing_drw = _existing_drw(source)
@@ -151,7 +257,8 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
     elif configured is not None:
         origin = ClassCountOrigin(config, *source.position(keys), dotted(keys))
     table = table_from_lists(lists, delimiter if delimiter is not None else ppconfig.delimiter(source),
-                             class_num if class_num is not None else configured, gamma_value, clamp_empty, origin)
+                             class_num if class_num is not None else configured, gamma_value, clamp_empty, origin,
+                             spec.name)
     notes += _table_notes(table)
     drw = None
     if drw_planned:
@@ -159,9 +266,18 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
         assert start is not None
         iters = ppconfig.iters_per_epoch(source, table.samples, world_size)  # keys checked by csce-drw-schedule
         drw = Drw(start, max(iters, 1))  # 0 iterations: the check of the result below says why
-        notes.append(note(f"DRW: plain cross-entropy for epochs 1..{start - 1}, CS_CE from epoch {start} "
+        label = "CS_CE" if spec.name == params.LOSS_NAME else spec.name
+        notes.append(note(f"DRW: plain cross-entropy for epochs 1..{start - 1}, {label} from epoch {start} "
                           f"({iters} iterations per epoch on {world_size} card{'s' if world_size > 1 else ''})"))
-    text = edit_config(source, table, gamma is not None, drw, set_class_num)
+    if sampler is not None:
+        chosen = ", ".join(f"{k}: {v}" for k, v in ppconfig.SAMPLER_CHOICES[sampler.kind].items())
+        since = f" from epoch {sampler.start_epoch} (instance-balanced before)" if sampler.start_epoch else ""
+        notes.append(note(f"DataLoader.Train.sampler: LongTailSampler, {chosen}{since}; install it with csce-config "
+                          "install --paddleclas DIR"))
+    if metric:
+        notes.append(note("Metric.Eval: LongTailAcc with the counts, first (it picks the best model by balanced "
+                          "accuracy); install it with csce-config install --paddleclas DIR"))
+    text = edit_config(source, table, gamma is not None, drw, set_class_num, loss, sampler, metric)
     result_options = Options(data_root=data_root, world_size=world_size, samples=table.samples)
     problems, _ = check_source(parse_yaml(text, config), result_options, RESULT_RULES)
     if errors_of(problems):
@@ -170,10 +286,10 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
 
 
 def _existing_drw(source: YamlSource) -> Optional[int]:
-    """The drw_start_epoch a Loss.Train CostSensitiveCE entry already has (gen then recomputes iters_per_epoch)."""
+    """The drw_start_epoch a Loss.Train entry of the three losses already has (gen then recomputes iters_per_epoch)."""
     for keys, name, values in _entries(source):
         start = values.get("drw_start_epoch")
-        if keys[:2] == ("Loss", "Train") and name == params.LOSS_NAME and isinstance(start, int) and start >= 1:
+        if keys[:2] == ("Loss", "Train") and name in params.LOSSES and isinstance(start, int) and start >= 1:
             return start
     return None
 

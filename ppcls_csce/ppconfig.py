@@ -14,6 +14,11 @@ CE_NAME = "CELoss"
 TRAIN_DATASET: Path_ = ("DataLoader", "Train", "dataset")
 SAMPLER: Path_ = ("DataLoader", "Train", "sampler")
 DEFAULT_SAMPLER = "DistributedBatchSampler"
+LONG_TAIL_SAMPLER = "LongTailSampler"  # ppcls_csce/sampler.py: a DistributedBatchSampler subclass, the same len()
+COUNTABLE_SAMPLERS = (DEFAULT_SAMPLER, LONG_TAIL_SAMPLER)  # the samplers whose batches per epoch are derived here
+# gen --sampler: the LongTailSampler keys of each choice (sampler.py's constructor)
+SAMPLER_CHOICES = {"power": {"power": "1.0"}, "sqrt": {"power": "0.5"}, "balanced": {"power": "0.0"},
+                   "progressive": {"progressive": "True"}}
 
 
 def class_num(source: YamlSource) -> Tuple[Optional[Any], Path_]:
@@ -80,7 +85,8 @@ def iters_per_epoch(source: YamlSource, samples: int, world_size: int = 1) -> in
     len(DistributedBatchSampler) = ceil(samples / world_size) / batch_size, floored with drop_last,
     rounded up without; `Global.iter_per_epoch` overrides it; then floored to a multiple of `Global.update_freq`
     (set to 1 when there are fewer iterations than that). The keys must have passed csce-drw-schedule
-    (rules/schedule.py), which checks each one; a sampler other than DistributedBatchSampler is a ValueError.
+    (rules/schedule.py), which checks each one; a sampler other than DistributedBatchSampler or LongTailSampler
+    (whose len() is DistributedBatchSampler's) is a ValueError.
     """
     global_section = source.get(("Global",)) or {}
     fixed = global_section.get("iter_per_epoch")
@@ -89,7 +95,7 @@ def iters_per_epoch(source: YamlSource, samples: int, world_size: int = 1) -> in
     else:
         sampler = source.get(SAMPLER)
         name = sampler.get("name", DEFAULT_SAMPLER)
-        if name != DEFAULT_SAMPLER:
+        if name not in COUNTABLE_SAMPLERS:
             raise ValueError(f"the train sampler is {name}, whose batches per epoch this tool cannot derive")
         batch_size = int(sampler["batch_size"])
         per_rank = math.ceil(samples / world_size)

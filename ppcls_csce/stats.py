@@ -1,4 +1,5 @@
-"""stats: what the train list looks like to CS_CE, as a table, JSON or a bar chart."""
+"""stats: what the train list looks like to the chosen loss (its weights, or Balanced Softmax's logit adjustment
+tau * log n_c), as a table, JSON or a bar chart."""
 
 import io
 import json
@@ -10,14 +11,20 @@ from .errors import CsceError
 from .weights import FEW_SHOT_BELOW, MANY_SHOT_ABOVE, WeightTable
 
 
+def values_key(table: WeightTable) -> str:
+    """The JSON key of the per-class values: `weights`, or `logit_adjustment` (BalancedSoftmaxCE)."""
+    return "weights" if table.spec.weighted else "logit_adjustment"
+
+
 def as_dict(table: WeightTable) -> Dict[str, object]:
     shots = table.shots()
     return {
+        "loss": table.loss,
         "classes": len(table.num_class_list),
         "samples": table.samples,
-        "gamma": table.gamma,
+        table.spec.strength: table.strength,
         "num_class_list": table.num_class_list,
-        "weights": table.weights,
+        values_key(table): table.weights,
         "imbalance_ratio": table.imbalance_ratio,
         "shots": {name: {"classes": labels, "count": len(labels)} for name, labels in shots.items()},
         "shot_thresholds": {"many_above": MANY_SHOT_ABOVE, "few_below": FEW_SHOT_BELOW},
@@ -38,7 +45,8 @@ def render_text(table: WeightTable) -> str:
         f"many-shot (>{MANY_SHOT_ABOVE}): {len(shots['many'])} classes, medium ({FEW_SHOT_BELOW}-{MANY_SHOT_ABOVE}): "
         f"{len(shots['medium'])}, few-shot (<{FEW_SHOT_BELOW}): {len(shots['few'])}\n\n"
     )
-    out.write(f"{'class':>7} {'images':>10} {'share':>8} {'weight':>10}  shot\n")
+    out.write(f"{table.loss}: {table.spec.formula}\n")
+    out.write(f"{'class':>7} {'images':>10} {'share':>8} {table.column:>10}  shot\n")
     total = sum(table.num_class_list)
     for label, (count, weight) in enumerate(zip(table.num_class_list, table.weights)):
         out.write(f"{label:>7} {count:>10} {count / total:>8.2%} {weight:>10.6f}  {shot_of[label]}\n")
@@ -64,7 +72,7 @@ def plot(table: WeightTable, path: Union[str, Path]) -> None:
     count_axis.set_ylabel("training images (log)")
     weight_axis = count_axis.twinx()
     weight_axis.plot(range(len(weights)), weights, color="#C44E52", marker="." if len(weights) <= 60 else None)
-    weight_axis.set_ylabel(f"CS_CE weight (gamma {table.gamma:g})", color="#C44E52")
+    weight_axis.set_ylabel(f"{table.loss} {table.column} ({table.spec.strength} {table.strength:g})", color="#C44E52")
     count_axis.set_title(
         f"{len(counts)} classes, {table.samples} images, imbalance ratio {table.imbalance_ratio:.4g}"
     )

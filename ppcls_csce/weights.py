@@ -1,4 +1,5 @@
-"""From counted images to the CS_CE weight table: class count, empty classes, imbalance, shot groups."""
+"""From counted images to the per-class table of a loss (weights, or the logit adjustment): class count, empty
+classes, imbalance, shot groups."""
 
 import os
 from dataclasses import dataclass
@@ -6,7 +7,7 @@ from typing import Dict, List, Optional, Sequence
 
 from .counts import FEW_SHOT_BELOW, MANY_SHOT_ABOVE
 from .errors import CsceError, ProblemsError
-from .params import class_weights
+from . import params
 from .report import ERROR, note
 from .scanner import SHOWN_PROBLEMS, ListCounts, scan_lists
 
@@ -14,9 +15,24 @@ from .scanner import SHOWN_PROBLEMS, ListCounts, scan_lists
 @dataclass(frozen=True)
 class WeightTable:
     num_class_list: List[int]
-    gamma: float
-    weights: List[float]
+    strength: float  # the loss's gamma, beta or tau (params.LOSSES[loss].strength names it)
+    weights: List[float]  # per class: the loss's weights, or its logit adjustment tau * log(n_c)
     clamped: List[int]  # classes with no images, counted as 1 on request
+    loss: str = params.LOSS_NAME
+
+    @property
+    def spec(self) -> params.LossSpec:
+        return params.LOSSES[self.loss]
+
+    @property
+    def gamma(self) -> float:
+        """The strength under CostSensitiveCE's name (the table of the seed's loss)."""
+        return self.strength
+
+    @property
+    def column(self) -> str:
+        """What the per-class values are: 'weight' or 'adjustment'."""
+        return "weight" if self.spec.weighted else "adjustment"
 
     @property
     def samples(self) -> int:
@@ -37,7 +53,8 @@ class WeightTable:
         return (
             f"{len(self.num_class_list)} classes, {self.samples} samples, "
             f"imbalance ratio {self.imbalance_ratio:.4g} (N_max {max(self.num_class_list)} / N_min {min(self.num_class_list)}), "
-            f"weights {min(self.weights):.4g} .. {max(self.weights):.4g} (gamma {self.gamma:g})"
+            f"{self.column}s {min(self.weights):.4g} .. {max(self.weights):.4g} "
+            f"({self.spec.strength} {self.strength:g})"
         )
 
 
@@ -57,8 +74,10 @@ class ClassCountOrigin:
 
 
 def build_table(counts: ListCounts, class_num: Optional[int], gamma: float, clamp_empty: bool = False,
-                sources: str = "the train list", origin: Optional[ClassCountOrigin] = None) -> WeightTable:
-    """The weights for classes 0..K-1; a class without images is an error unless clamped to 1."""
+                sources: str = "the train list", origin: Optional[ClassCountOrigin] = None,
+                loss: str = params.LOSS_NAME) -> WeightTable:
+    """The per-class values of `loss` (strength `gamma`: its gamma, beta or tau) for classes 0..K-1; a class
+    without images is an error unless clamped to 1."""
     if counts.samples == 0:
         raise CsceError("no samples: the list is empty (or has only blank lines)", path=sources, rule="list-classes")
     total = class_num if class_num is not None else max(counts.counts) + 1
@@ -78,12 +97,13 @@ def build_table(counts: ListCounts, class_num: Optional[int], gamma: float, clam
             path=origin.path, line=origin.line, column=origin.column, rule="csce-class-count",
         )
     num_class_list = [max(counts.counts.get(label, 0), 1) for label in range(total)]
-    return WeightTable(num_class_list, gamma, class_weights(num_class_list, gamma), empty)
+    spec = params.loss_spec(loss)
+    return WeightTable(num_class_list, gamma, spec.per_class(num_class_list, gamma), empty, loss)
 
 
 def table_from_lists(paths: Sequence[str], delimiter: str = " ", class_num: Optional[int] = None,
                      gamma: float = 1.0, clamp_empty: bool = False,
-                     origin: Optional[ClassCountOrigin] = None) -> WeightTable:
+                     origin: Optional[ClassCountOrigin] = None, loss: str = params.LOSS_NAME) -> WeightTable:
     """Scan the train lists (every bad line fails, each with its place) and weigh the classes."""
     seen: Dict[str, str] = {}
     for path in paths:
@@ -100,4 +120,4 @@ def table_from_lists(paths: Sequence[str], delimiter: str = " ", class_num: Opti
             problems.append(note(f"... and {hidden} more bad line{'s' if hidden > 1 else ''}", problems[-1].path,
                                  severity=ERROR))
         raise ProblemsError(problems)
-    return build_table(counts, class_num, gamma, clamp_empty, ", ".join(map(str, paths)), origin)
+    return build_table(counts, class_num, gamma, clamp_empty, ", ".join(map(str, paths)), origin, loss)

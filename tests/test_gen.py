@@ -400,7 +400,7 @@ def test_gen_recomputes_iters_per_epoch_of_an_existing_drw_entry(tmp_path, monke
 
 @pytest.mark.parametrize("entry, where, words, rule", [
     ("- CELoss: {}", "6:7", "CELoss has no weight", "loss-shape"),
-    ("- FocalLoss: {weight: 1.0}", "5:3", "Loss.Train has FocalLoss but no CELoss or CostSensitiveCE", "gen-loss"),
+    ("- FocalLoss: {weight: 1.0}", "5:3", "Loss.Train has FocalLoss but no CELoss, CostSensitiveCE", "gen-loss"),
 ])
 def test_refused_entries_give_the_reason_and_write_nothing(tmp_path, entry, where, words, rule):
     config = tmp_path / "cfg.yaml"
@@ -518,3 +518,169 @@ def test_drw_with_a_sampler_gen_cannot_derive_is_refused(tmp_path, monkeypatch):
     assert result.exit_code == 1 and config.read_bytes() == before
     assert result.stderr == ("cfg.yaml:9:13: error: the train sampler is PKSampler, whose batches per epoch this tool "
                              "cannot derive; set Global.iter_per_epoch [csce-drw-schedule]\n")
+
+
+# --- gen --loss: the three count-driven losses ------------------------------------------------------------------
+
+LOSS_CASES = [
+    # --loss, strength option, value, class name, per-class values from the counts [9, 3, 1]
+    ("csce", "--gamma", "0.5", "CostSensitiveCE", "gamma"),
+    ("balanced-softmax", "--tau", "0.5", "BalancedSoftmaxCE", "tau"),
+    ("class-balanced", "--beta", "0.99", "ClassBalancedCE", "beta"),
+]
+
+
+@pytest.mark.parametrize("loss, option, value, name, key", LOSS_CASES)
+def test_block_per_loss(tmp_path, loss, option, value, name, key):
+    listing = write_list(tmp_path / "l.txt", [9, 3, 1])
+    result = run("--train-list", str(listing), "--loss", loss, option, value)
+    assert result.exit_code == 0, result.stderr
+    data = yaml.safe_load(result.stdout)
+    for section in ("Train", "Eval"):
+        assert data["Loss"][section] == [{name: {"weight": 1.0, key: float(value), "num_class_list": [9, 3, 1]}}]
+    assert result.stdout.startswith(f"# {name} (")
+    assert f"({key} {float(value):g})" in result.stderr
+
+
+@pytest.mark.parametrize("loss, option, value, name, key", LOSS_CASES)
+def test_config_celoss_becomes_each_loss_and_validate_accepts_it(tmp_path, loss, option, value, name, key):
+    config = tmp_path / "cfg.yaml"
+    config.write_bytes((EXAMPLES / "ResNet18_longtail.yaml").read_bytes())
+    listing = str(EXAMPLES / "train_list.txt")
+    result = run("--train-list", listing, "--config", str(config), "--write", "--loss", loss, option, value,
+                 "--drw-epoch", "3")  # run() validates the result
+    assert result.exit_code == 0, result.stderr
+    data = yaml.safe_load(config.read_text())
+    (got, train), = data["Loss"]["Train"][0].items()
+    assert got == name and train[key] == float(value) and train["drw_start_epoch"] == 3
+    assert train["iters_per_epoch"] == math.ceil(2480 / 64)
+    assert sum(train["num_class_list"]) == 2480
+    others = {"gamma", "tau", "beta"} - {key}
+    assert not others & set(train)
+    (eval_name, eval_values), = data["Loss"]["Eval"][0].items()
+    assert eval_name == name and "drw_start_epoch" not in eval_values
+
+
+def test_an_existing_entry_is_converted_to_the_loss_named_and_its_strength_key_renamed(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_text("Arch:\n  name: R\n  class_num: 3\nLoss:\n  Train:\n    - CostSensitiveCE:\n        weight: 2.0\n"
+                      "        gamma: 0.5   # tuned\n        epsilon: 0.1\n        num_class_list: [1, 1, 1]\n"
+                      "  Eval:\n    - CostSensitiveCE: {weight: 1.0, gamma: 0.5, num_class_list: [1, 1, 1]}\n")
+    listing = write_list(tmp_path / "l.txt", [9, 3, 1])
+    result = run("--train-list", str(listing), "--config", str(config), "--write", "--loss", "balanced-softmax")
+    assert result.exit_code == 0, result.stderr
+    text = config.read_text()
+    assert "tau: 1.0   # tuned" in text  # the key and value replaced in place, the comment kept
+    data = yaml.safe_load(text)
+    assert data["Loss"]["Train"] == [{"BalancedSoftmaxCE": {"weight": 2.0, "tau": 1.0, "epsilon": 0.1,
+                                                            "num_class_list": [9, 3, 1]}}]
+    assert data["Loss"]["Eval"] == [{"BalancedSoftmaxCE": {"weight": 1.0, "tau": 1.0, "num_class_list": [9, 3, 1]}}]
+    # without --loss the entry keeps its loss, and its tau when --tau is not given
+    again = run("--train-list", str(write_list(tmp_path / "m.txt", [8, 3, 1])), "--config", str(config), "--write")
+    assert again.exit_code == 0, again.stderr
+    (name, values), = yaml.safe_load(config.read_text())["Loss"]["Train"][0].items()
+    assert name == "BalancedSoftmaxCE" and values["tau"] == 1.0 and values["num_class_list"] == [8, 3, 1]
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--loss", "balanced-softmax", "--gamma", "1"), "--gamma does not apply to --loss balanced-softmax"),
+    (("--tau", "1"), "--tau does not apply to --loss csce"),
+    (("--loss", "class-balanced", "--beta", "1"), "beta must be in [0, 1)"),
+    (("--loss", "focal",), "Invalid value for '--loss'"),
+])
+def test_a_strength_option_of_another_loss_is_a_usage_error(tmp_path, args, words):
+    listing = write_list(tmp_path / "l.txt", [9, 3, 1])
+    result = run("--train-list", str(listing), *args)
+    assert result.exit_code == 2 and words in result.stderr and result.stdout == ""
+
+
+# --- gen --sampler, gen --metric -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind, keys", [
+    ("power", {"power": 1.0}), ("sqrt", {"power": 0.5}), ("balanced", {"power": 0.0}),
+    ("progressive", {"progressive": True}),
+])
+def test_sampler_becomes_a_long_tail_sampler_keeping_its_batch_keys(tmp_path, kind, keys):
+    config = tmp_path / "cfg.yaml"
+    config.write_bytes((EXAMPLES / "ResNet18_longtail.yaml").read_bytes())
+    before = yaml.safe_load(config.read_text())["DataLoader"]["Train"]["sampler"]
+    result = run("--train-list", str(EXAMPLES / "train_list.txt"), "--config", str(config), "--write",
+                 "--sampler", kind, "--sampler-epoch", "2", "--drw-epoch", "2")  # run() validates the result
+    assert result.exit_code == 0, result.stderr
+    data = yaml.safe_load(config.read_text())
+    sampler = data["DataLoader"]["Train"]["sampler"]
+    assert sampler == {"name": "LongTailSampler", "batch_size": before["batch_size"], "drop_last": before["drop_last"],
+                       "shuffle": True, "start_epoch": 2, **keys}
+    # LongTailSampler's len() is DistributedBatchSampler's: iters_per_epoch as before
+    assert loss_entry(data)[1]["iters_per_epoch"] == math.ceil(2480 / 64)
+    assert data["DataLoader"]["Eval"]["sampler"]["name"] == "DistributedBatchSampler"
+
+
+def test_progressive_over_a_power_sampler_clears_power(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_bytes((EXAMPLES / "ResNet18_longtail.yaml").read_bytes())
+    listing = str(EXAMPLES / "train_list.txt")
+    assert run("--train-list", listing, "--config", str(config), "--write", "--sampler", "sqrt").exit_code == 0
+    assert run("--train-list", listing, "--config", str(config), "--write", "--sampler", "progressive").exit_code == 0
+    sampler = yaml.safe_load(config.read_text())["DataLoader"]["Train"]["sampler"]
+    assert sampler["progressive"] is True and sampler["power"] is None
+
+
+def test_metric_adds_long_tail_acc_first_and_keeps_the_others(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_bytes((EXAMPLES / "ResNet18_longtail.yaml").read_bytes())
+    before = yaml.safe_load(config.read_text())["Metric"]
+    listing = str(EXAMPLES / "train_list.txt")
+    result = run("--train-list", listing, "--config", str(config), "--write", "--metric")
+    assert result.exit_code == 0, result.stderr
+    data = yaml.safe_load(config.read_text())
+    counts = loss_entry(data)[1]["num_class_list"]
+    assert data["Metric"]["Eval"] == [{"LongTailAcc": {"num_class_list": counts}}] + before["Eval"]
+    assert data["Metric"]["Train"] == before["Train"]
+    once = config.read_bytes()
+    assert run("--train-list", listing, "--config", str(config), "--write", "--metric").exit_code == 0
+    assert config.read_bytes() == once  # updated in place, not added twice
+
+
+def test_metric_into_a_flow_list_and_stale_metric_counts_updated(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_text("Arch:\n  name: R\n  class_num: 3\nLoss:\n  Train:\n    - CELoss: {weight: 1.0}\n"
+                      "Metric:\n  Eval: [{TopkAcc: {topk: [1, 5]}}]\n")
+    listing = write_list(tmp_path / "l.txt", [9, 3, 1])
+    assert run("--train-list", str(listing), "--config", str(config), "--write", "--metric").exit_code == 0
+    assert yaml.safe_load(config.read_text())["Metric"]["Eval"] == [
+        {"LongTailAcc": {"num_class_list": [9, 3, 1]}}, {"TopkAcc": {"topk": [1, 5]}}]
+    listing = write_list(tmp_path / "m.txt", [7, 3, 1])
+    assert run("--train-list", str(listing), "--config", str(config), "--write", "--metric").exit_code == 0
+    assert yaml.safe_load(config.read_text())["Metric"]["Eval"][0] == {"LongTailAcc": {"num_class_list": [7, 3, 1]}}
+
+
+@pytest.mark.parametrize("args, words", [
+    (("--sampler", "sqrt"), "--sampler needs --config"),
+    (("--metric",), "--metric needs --config"),
+    (("--sampler-epoch", "2"), "--sampler-epoch needs --sampler"),
+])
+def test_sampler_and_metric_usage_errors(tmp_path, args, words):
+    result = run("--train-list", str(write_list(tmp_path / "l.txt", [3, 1])), *args)
+    assert result.exit_code == 2 and words in result.stderr
+
+
+@pytest.mark.parametrize("option, rule", [("--sampler", "sampler-params"), ("--metric", "metric-params")])
+def test_sampler_or_metric_without_the_block_to_edit_is_refused(tmp_path, option, rule):
+    config = tmp_path / "cfg.yaml"
+    config.write_text("Arch:\n  name: R\n  class_num: 2\nLoss:\n  Train:\n    - CELoss: {weight: 1.0}\n")
+    before = config.read_bytes()
+    args = (option, "sqrt") if option == "--sampler" else (option,)
+    result = run("--train-list", str(write_list(tmp_path / "l.txt", [3, 1])), "--config", str(config), "--write", *args)
+    assert result.exit_code == 1 and f"[{rule}]" in result.stderr and config.read_bytes() == before
+
+
+def test_an_existing_long_tail_acc_gets_new_counts_without_metric(tmp_path):
+    config = tmp_path / "cfg.yaml"
+    config.write_text("Arch:\n  name: R\n  class_num: 3\nLoss:\n  Train:\n    - CELoss: {weight: 1.0}\n"
+                      "Metric:\n  Eval:\n    - TopkAcc: {topk: [1, 5]}\n    - LongTailAcc: {num_class_list: [1, 1, 1]}\n")
+    listing = write_list(tmp_path / "l.txt", [9, 3, 1])
+    assert run("--train-list", str(listing), "--config", str(config), "--write").exit_code == 0
+    assert yaml.safe_load(config.read_text())["Metric"]["Eval"] == [
+        {"TopkAcc": {"topk": [1, 5]}}, {"LongTailAcc": {"num_class_list": [9, 3, 1]}}]

@@ -267,3 +267,16 @@ def test_weight_underflow_boundary(gamma: float, warned: bool) -> None:
             f"        gamma: {gamma}\n        num_class_list: [1000000, 1]\n")
     found = [p for p in validate_text(text, "c.yaml") if p.rule == "csce-weight-underflow"]
     assert bool(found) == warned and all(p.severity == WARNING for p in found)
+
+
+def test_the_metric_rule_knows_the_figures_and_keys_longtailacc_has() -> None:
+    """rules/plugins.py never imports metric.py (paddle); its lists must be metric.py's."""
+    import inspect
+
+    metric = pytest.importorskip("ppcls_csce.metric")
+    from ppcls_csce.rules import plugins
+
+    assert plugins.METRIC_FIGURES == metric.KEYS
+    assert plugins.METRIC_KEYS == tuple(inspect.signature(metric.LongTailAcc).parameters)
+    sampler = pytest.importorskip("ppcls_csce.sampler")
+    assert plugins.SAMPLER_KEYS[1:] == tuple(inspect.signature(sampler.LongTailSampler).parameters)[1:]

@@ -70,3 +70,31 @@ def test_plot_without_matplotlib_is_one_clear_line(long_tail_list, tmp_path, mon
     result = run("--train-list", str(long_tail_list), "--plot", str(tmp_path / "x.png"))
     assert result.exit_code == 1 and "pip install 'ppcls-csce[plot]'" in result.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+@pytest.mark.parametrize("loss, option, value, key, values_key, expected", [
+    ("balanced-softmax", "--tau", 0.5, "tau", "logit_adjustment", params.logit_adjustment),
+    ("class-balanced", "--beta", 0.99, "beta", "weights", params.class_balanced_weights),
+    ("csce", "--gamma", 0.5, "gamma", "weights", params.class_weights),
+])
+def test_loss_shows_its_own_per_class_values(long_tail_list, loss, option, value, key, values_key, expected):
+    data = json.loads(run("--train-list", str(long_tail_list), "--loss", loss, option, str(value),
+                          "--format", "json").stdout)
+    assert data["loss"] == params.LOSSES[data["loss"]].name and data[key] == value
+    assert data[values_key] == pytest.approx(expected(COUNTS, value))
+    assert {"gamma", "tau", "beta"} & set(data) == {key}
+    text = run("--train-list", str(long_tail_list), "--loss", loss, option, str(value)).stdout
+    column = "adjustment" if values_key == "logit_adjustment" else "weight"
+    assert f"{data['loss']}: {params.LOSSES[data['loss']].formula}" in text and f"{column}  shot" in text
+    rows = [line.split() for line in text.splitlines() if line.strip()[:1].isdigit() and len(line.split()) == 5]
+    assert [float(row[3]) for row in rows] == pytest.approx(expected(COUNTS, value), abs=1e-6)
+
+
+def test_balanced_softmax_adjustment_is_tau_log_n(long_tail_list):
+    data = json.loads(run("--train-list", str(long_tail_list), "--loss", "balanced-softmax", "--format", "json").stdout)
+    assert data["tau"] == 1.0 and data["logit_adjustment"][0] == pytest.approx(6.214608098422191)  # log(500)
+
+
+def test_a_strength_of_another_loss_is_a_usage_error(long_tail_list):
+    result = run("--train-list", str(long_tail_list), "--loss", "balanced-softmax", "--beta", "0.9")
+    assert result.exit_code == 2 and "--beta does not apply to --loss balanced-softmax" in result.stderr

@@ -453,3 +453,31 @@ def test_console_script_and_python_dash_m() -> None:
     assert done.returncode == 1
     assert done.stdout.startswith(f"{STALE}:17:26: error: ")
     assert done.stderr == ""
+
+
+def test_fix_rewrites_stale_balanced_softmax_and_class_balanced_counts(tmp_path: Path) -> None:
+    config = copy_fixture("csce-stale-counts.bad-losses.yaml", tmp_path)
+    before = config.read_text(encoding="utf-8")
+    checked = run("--data-root", str(tmp_path), str(config))
+    assert checked.exit_code == 1
+    assert "Loss.Train BalancedSoftmaxCE num_class_list is stale: 2 of 4 classes differ" in checked.output
+    assert "Loss.Eval ClassBalancedCE num_class_list is stale: 1 of 4 classes differ" in checked.output
+    result = run("--fix", "--data-root", str(tmp_path), str(config))
+    assert (result.exit_code, result.output) == (1, f"Fixing {config}\n")
+    assert config.read_text(encoding="utf-8") == before.replace(
+        "[5, 3, 2, 2]   # old counts", "[6, 3, 2, 1]   # old counts").replace(
+        "num_class_list: [6, 3, 2, 2]", "num_class_list: [6, 3, 2, 1]")
+    assert run("--strict", "--data-root", str(tmp_path), str(config)).exit_code == 0
+
+
+def test_stale_long_tail_acc_counts_are_reported_and_fixed(tmp_path: Path) -> None:
+    config = tmp_path / "cfg.yaml"
+    text = ("Arch:\n  class_num: 4\nLoss:\n  Train:\n    - CELoss: {weight: 1.0}\n"
+            "Metric:\n  Eval:\n    - LongTailAcc: {num_class_list: [5, 3, 2, 1]}\n    - TopkAcc: {topk: [1, 5]}\n")
+    config.write_text(text)
+    listing = write_list(tmp_path / "list.txt", [6, 3, 2, 1])
+    checked = run("--train-list", str(listing), str(config))
+    assert checked.exit_code == 1 and "Metric.Eval LongTailAcc num_class_list is stale" in checked.output
+    assert run("--fix", "--train-list", str(listing), str(config)).exit_code == 1
+    assert config.read_text() == text.replace("[5, 3, 2, 1]", "[6, 3, 2, 1]")
+    assert run("--strict", "--train-list", str(listing), str(config)).exit_code == 0

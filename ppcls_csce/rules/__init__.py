@@ -9,8 +9,8 @@ it in a Rule, append it to that module's RULES, and add its fixtures and README 
 
 from typing import Dict, List
 
-from . import (class_count, command, consistency, csce_params, dataset, eval_names, installed, loss_shape, relabel,
-               schedule, stale, underflow, yaml_file)
+from . import (class_count, command, consistency, csce_params, dataset, eval_names, installed, loss_shape, plugins,
+               relabel,               schedule, stale, underflow, yaml_file)
 from .base import Context, Options, Rule
 
 RULES: List[Rule] = [
@@ -25,6 +25,7 @@ RULES: List[Rule] = [
     *underflow.RULES,
     *consistency.RULES,
     *stale.RULES,
+    *plugins.RULES,
 ]
 # The rules only commands run (gen's preconditions, input that is not a config): never part of validate.
 COMMAND_RULES: List[Rule] = list(command.RULES) + installed.RULES

@@ -16,7 +16,7 @@ from ..yamlsource import Key, YamlSource
 
 Keys = Tuple[Key, ...]
 
-__all__ = ["ERROR", "WARNING", "Context", "CsceEntry", "Options", "Rule", "dotted", "loss_sections"]
+__all__ = ["ERROR", "WARNING", "Context", "CsceEntry", "Options", "Rule", "dotted", "loss_entries", "loss_sections"]
 
 
 @dataclass(frozen=True)
@@ -38,10 +38,19 @@ class Options:
 
 @dataclass(frozen=True)
 class CsceEntry:
-    """One `- CostSensitiveCE: {...}` entry: where it is (`keys` ends with the loss name) and its values."""
+    """One `- CostSensitiveCE: {...}` entry (or BalancedSoftmaxCE, ClassBalancedCE): where it is (`keys` ends with the loss name) and its values."""
 
     keys: Keys
     values: Any
+
+    @property
+    def name(self) -> str:
+        """CostSensitiveCE, BalancedSoftmaxCE or ClassBalancedCE."""
+        return str(self.keys[-1])
+
+    @property
+    def spec(self) -> params.LossSpec:
+        return params.LOSSES[self.name]
 
     @property
     def section(self) -> str:
@@ -87,15 +96,18 @@ class Context:
     def line_of(self, keys: Sequence[Key]) -> int:
         return self.source.position(tuple(keys))[0] or 1
 
-    def csce_entries(self) -> List[CsceEntry]:
-        """Every CostSensitiveCE entry of every loss list, in file order."""
+    def loss_entries(self) -> List[CsceEntry]:
+        """Every entry of any of the three losses (params.LOSSES) in every loss list, in file order (its `keys`
+        end with its name); computed once per file."""
         if self._entries is None:
             self._entries = [
-                CsceEntry(section_keys + (index, params.LOSS_NAME), entry[params.LOSS_NAME])
+                CsceEntry(section_keys + (index, name), entry[name])
                 for section_keys, entries in loss_sections(self.data)
                 if isinstance(entries, list)
                 for index, entry in enumerate(entries)
-                if isinstance(entry, dict) and len(entry) == 1 and params.LOSS_NAME in entry
+                if isinstance(entry, dict) and len(entry) == 1
+                for name in entry
+                if name in params.LOSSES
             ]
         return self._entries
 
@@ -125,3 +137,8 @@ class Rule:
     def run(self, context: Context) -> Iterator[Problem]:
         if self.check is not None:
             yield from self.check(context)
+
+
+def loss_entries(context: Context) -> List[CsceEntry]:
+    """Every entry of the three losses in `context`'s file (Context.loss_entries): the one list every rule reads."""
+    return context.loss_entries()

@@ -4,15 +4,16 @@ from typing import Iterator
 
 from .. import params, ppconfig
 from ..report import Problem
-from .base import ERROR, Context, Rule, dotted
+from .base import ERROR, Context, Rule, dotted, loss_entries
 
 
 def check_class_count(context: Context) -> Iterator[Problem]:
     """`len(num_class_list)` must equal the class count, `Arch.class_num` (or `Arch.Head.class_num` in RecModel
     configs; `Arch.Neck.class_num` is an embedding size and is never used): the loss needs one weight per
     logit, and a different length fails at the first step or weighs the wrong classes. A class count that is
-    not a positive integer is reported too, when the file has a CostSensitiveCE entry."""
-    entries = context.csce_entries()
+    not a positive integer is reported too, when the file has an entry of the three losses
+    (CostSensitiveCE, BalancedSoftmaxCE, ClassBalancedCE)."""
+    entries = loss_entries(context)
     if not entries and not context.options.csce_planned:
         return
     value, keys = ppconfig.class_num(context.source)
@@ -30,7 +31,7 @@ def check_class_count(context: Context) -> Iterator[Problem]:
         if isinstance(counts, list) and len(counts) != value:
             yield context.problem(
                 CLASS_COUNT, entry.keys + ("num_class_list",),
-                f"{entry.section} {params.LOSS_NAME} num_class_list has {len(counts)} counts but {where} is {value} "
+                f"{entry.section} {entry.name} num_class_list has {len(counts)} counts but {where} is {value} "
                 f"(line {context.line_of(keys)}): one count per class; csce-config gen --config CFG --class-num K "
                 "--write sets both",
             )

@@ -9,12 +9,13 @@ from ..errors import INPUT_RULE
 from ..report import Problem
 from .base import ERROR, Context, Rule
 
-TRAINABLE = (ppconfig.CE_NAME, params.LOSS_NAME)
+TRAINABLE = (ppconfig.CE_NAME,) + tuple(params.LOSSES)
 
 
 def check_gen_loss(context: Context) -> Iterator[Problem]:
-    """gen edits a config only when Loss.Train is a list holding CELoss (which becomes CostSensitiveCE) or
-    CostSensitiveCE (whose counts it updates): replacing any other loss would change what the model learns."""
+    """gen edits a config only when Loss.Train is a list holding CELoss (which becomes the chosen loss) or one of
+    CostSensitiveCE, BalancedSoftmaxCE, ClassBalancedCE (whose counts it updates): replacing any other loss would
+    change what the model learns."""
     entries = context.source.get(("Loss", "Train"))
     if not isinstance(entries, list):
         yield context.problem(GEN_LOSS, ("Loss", "Train") if isinstance(context.source.get(("Loss",)), dict) else (),
@@ -24,7 +25,7 @@ def check_gen_loss(context: Context) -> Iterator[Problem]:
     if not names & set(TRAINABLE):
         found = ", ".join(sorted(names)) or "no loss"
         yield context.problem(GEN_LOSS, ("Loss", "Train"),
-                              f"Loss.Train has {found} but no {ppconfig.CE_NAME} or {params.LOSS_NAME}; replacing "
+                              f"Loss.Train has {found} but no {', '.join(TRAINABLE)}; replacing "
                               "those losses would change what the model learns, so gen leaves it alone", at_key=True)
 
 
@@ -49,7 +50,8 @@ def check_smoke_loss(context: Context) -> Iterator[Problem]:
 
 GEN_LOSS = Rule(
     "gen-loss", ERROR,
-    "gen: Loss.Train has neither CELoss nor CostSensitiveCE (or is no list), so there is nothing to re-weight.",
+    "gen: Loss.Train has no CELoss, CostSensitiveCE, BalancedSoftmaxCE or ClassBalancedCE (or is no list), so "
+    "there is nothing to re-weight.",
     check=check_gen_loss,
 )
 GEN_DATASET = Rule(

@@ -6,30 +6,17 @@ passes every plain rule of `params` gets nothing from the model, so the model is
 that fails one (tests/test_rules.py checks that `params.entry_is_valid` never accepts what the model refuses).
 """
 
-from typing import Iterator, List
+from typing import Iterator
 
 from .. import params
 from ..report import Problem
-from .base import ERROR, Context, CsceEntry, Rule, loss_sections
+from .base import ERROR, Context, CsceEntry, Rule, loss_entries
 
 _NAMES = ", ".join(list(params.LOSSES)[:-1]) + " or " + list(params.LOSSES)[-1]
 
 
-def loss_entries(context: Context) -> List[CsceEntry]:
-    """Every entry of any of the three losses in every loss list, in file order (`keys` ends with its name)."""
-    return [
-        CsceEntry(section_keys + (index, name), entry[name])
-        for section_keys, entries in loss_sections(context.data)
-        if isinstance(entries, list)
-        for index, entry in enumerate(entries)
-        if isinstance(entry, dict) and len(entry) == 1
-        for name in entry
-        if name in params.LOSSES
-    ]
-
-
 def _name(entry: CsceEntry) -> str:
-    return str(entry.keys[-1])
+    return entry.name
 
 
 def check_csce_params(context: Context) -> Iterator[Problem]:

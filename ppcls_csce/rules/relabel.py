@@ -4,24 +4,26 @@ from typing import Iterator
 
 from .. import params, ppconfig
 from ..report import Problem
-from .base import ERROR, Context, Rule
+from .base import ERROR, Context, Rule, loss_entries
 
 
 def check_relabel(context: Context) -> Iterator[Problem]:
-    """With CostSensitiveCE, `DataLoader.Train.dataset.relabel` must not be true: PaddleClas's ImageNetDataset
+    """With CostSensitiveCE, BalancedSoftmaxCE or ClassBalancedCE, `DataLoader.Train.dataset.relabel` must not be true: PaddleClas's ImageNetDataset
     maps labels through `enumerate(set(labels))`, in Python set order, not sorted order, so counts listed for
     labels 0..K-1 would belong to other classes. Relabel the list itself to 0..K-1 instead."""
-    if (context.csce_entries() or context.options.csce_planned) and ppconfig.relabels(context.source):
+    entries = loss_entries(context)
+    if (entries or context.options.csce_planned) and ppconfig.relabels(context.source):
+        name = entries[0].name if entries else params.LOSS_NAME
         yield context.problem(
             RELABEL, ppconfig.TRAIN_DATASET + ("relabel",),
-            f"relabel: True with {params.LOSS_NAME}: PaddleClas relabels in Python set order, not sorted order, so "
+            f"relabel: True with {name}: PaddleClas relabels in Python set order, not sorted order, so "
             "num_class_list would not line up with the classes; relabel the list to 0..K-1 and set relabel: False",
         )
 
 
 RELABEL = Rule(
     "csce-relabel", ERROR,
-    "`relabel: True` on the train dataset together with CostSensitiveCE.",
+    "`relabel: True` on the train dataset together with one of the three count-driven losses.",
     check=check_relabel,
 )
 

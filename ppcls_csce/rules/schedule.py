@@ -5,7 +5,7 @@ from typing import Any, Iterator, List, Optional, Tuple
 
 from .. import params, ppconfig
 from ..report import Problem
-from .base import ERROR, Context, CsceEntry, Keys, Rule
+from .base import ERROR, Context, CsceEntry, Keys, Rule, loss_entries
 
 GLOBAL: Keys = ("Global",)
 
@@ -15,7 +15,7 @@ def _positive_int(value: Any) -> bool:
 
 
 def _drw_entries(context: Context) -> List[CsceEntry]:
-    return [entry for entry in context.csce_entries() if entry.keys[:2] == ("Loss", "Train")
+    return [entry for entry in loss_entries(context) if entry.keys[:2] == ("Loss", "Train")
             and isinstance(entry.values, dict) and any(name in entry.values for name in params.DRW_PARAMS)]
 
 
@@ -47,7 +47,7 @@ def schedule_key_problems(context: Context) -> List[Tuple[Keys, str]]:
         found.append((ppconfig.SAMPLER + (("batch_size",) if "batch_size" in sampler else ()),
                       f"DataLoader.Train.sampler.batch_size must be a positive integer, {got}"))
     name = sampler.get("name", ppconfig.DEFAULT_SAMPLER)
-    if needed and name != ppconfig.DEFAULT_SAMPLER:
+    if needed and name not in ppconfig.COUNTABLE_SAMPLERS:
         found.append((ppconfig.SAMPLER + ("name",), f"the train sampler is {name}, whose batches per epoch this tool "
                                                     "cannot derive; set Global.iter_per_epoch"))
     if "drop_last" in sampler and not isinstance(sampler["drop_last"], bool):
@@ -77,11 +77,12 @@ def _derivation(context: Context, samples: int) -> str:
 
 
 def check_drw_schedule(context: Context) -> Iterator[Problem]:
-    """With deferred re-weighting (`drw_start_epoch`, `iters_per_epoch` in a Loss.Train CostSensitiveCE entry),
+    """With deferred re-weighting (`drw_start_epoch`, `iters_per_epoch` in a Loss.Train CostSensitiveCE,
+    BalancedSoftmaxCE or ClassBalancedCE entry),
     the keys the iterations per epoch come from must be usable (`DataLoader.Train.sampler.batch_size` a positive
     integer, `drop_last` true or false, `Global.update_freq` and `Global.iter_per_epoch` positive integers,
     `Global.epochs`), the entry's `iters_per_epoch` must be what they give (for `--world-size` cards, default 1),
-    and `drw_start_epoch` at most `Global.epochs`: otherwise the loss switches to CS_CE at the wrong step, or
+    and `drw_start_epoch` at most `Global.epochs`: otherwise the loss switches at the wrong step, or
     never. gen runs this rule before it writes DRW keys."""
     entries = _drw_entries(context)
     if not entries and not context.options.drw_planned:
@@ -99,8 +100,8 @@ def check_drw_schedule(context: Context) -> Iterator[Problem]:
         if _positive_int(start) and _positive_int(epochs) and start > epochs:
             yield context.problem(DRW_SCHEDULE, entry.keys + ("drw_start_epoch",),
                                   f"drw_start_epoch {start} is after the last epoch, Global.epochs {epochs} "
-                                  f"(line {context.line_of(GLOBAL + ('epochs',))}): the switch to CS_CE would never "
-                                  "come; the first CS_CE epoch must be 1..Global.epochs")
+                                  f"(line {context.line_of(GLOBAL + ('epochs',))}): the switch to the re-weighted loss would never "
+                                  "come; the first re-weighted epoch must be 1..Global.epochs")
     samples = _samples(context, entries[0] if entries else None)
     sampler = context.source.get(ppconfig.SAMPLER)
     derivable = (context.source.get(GLOBAL + ("iter_per_epoch",)) or isinstance(sampler, dict) and "batch_size" in sampler)
@@ -123,7 +124,7 @@ def check_drw_schedule(context: Context) -> Iterator[Problem]:
         if _positive_int(given) and given != iters:
             yield context.problem(DRW_SCHEDULE, entry.keys + ("iters_per_epoch",),
                                   f"iters_per_epoch is {given} but this config gives {iters} iterations per epoch "
-                                  f"({_derivation(context, samples)}): the switch to CS_CE would come at the wrong "
+                                  f"({_derivation(context, samples)}): the switch to the re-weighted loss would come at the wrong "
                                   "step; csce-config gen --drw-epoch E --config CFG --write recomputes it (validate "
                                   "--world-size N when you train on N cards)")
 

@@ -12,7 +12,8 @@ from ..errors import CsceError
 from ..report import ERROR, Problem
 from ..scanner import RULE as LIST_LINE_ID
 from ..scanner import scan_lists
-from .base import WARNING, Context, Keys, Rule
+from .base import WARNING, Context, CsceEntry, Keys, Rule, loss_entries
+from .plugins import metric_entries
 
 SHOWN_CLASSES = 5
 
@@ -86,13 +87,14 @@ def _fix_commands(context: Context, lists: Sequence[str], given: bool) -> str:
 
 
 def check_stale_counts(context: Context) -> Iterator[Problem]:
-    """When `--train-list` is given, or `DataLoader.Train.dataset.cls_label_path` names a file inside the data root
+    """For each CostSensitiveCE, BalancedSoftmaxCE and ClassBalancedCE entry (and LongTailAcc metric): when `--train-list` is given, or `DataLoader.Train.dataset.cls_label_path` names a file inside the data root
     (else csce-list-missing or csce-list-outside-root says why it is not read), each
     `num_class_list` must equal the list's counts, read with gen's scanner and the config's delimiter: after the
     dataset changes, stale counts give silently wrong weights. The message names the classes that differ and
     the command that fixes it (`--fix` rewrites only the num_class_list value). A list with lines PaddleClas
     cannot read gets those lines reported (as list-line problems of the list file) instead."""
-    entries = [entry for entry in context.csce_entries() if isinstance(entry.values, dict)]
+    entries = [entry for entry in loss_entries(context) if isinstance(entry.values, dict)]
+    entries += [CsceEntry(keys, values) for keys, values in metric_entries(context) if isinstance(values, dict)]
     if not entries:
         return
     lists, given, skipped = train_lists(context)
@@ -146,7 +148,7 @@ def check_stale_counts(context: Context) -> Iterator[Problem]:
         at = keys + (differ[0],) if len(written) == total else keys
         yield context.problem(
             STALE, at,
-            f"{entry.section} {params.LOSS_NAME} num_class_list is stale: {len(differ)} of {total} classes differ from "
+            f"{entry.section} {entry.name} num_class_list is stale: {len(differ)} of {total} classes differ from "
             f"{names}: {shown}{more}. {advice}",
         )
 

@@ -8,13 +8,16 @@ from typing import Iterator
 
 from .. import params
 from ..report import Problem
-from .base import WARNING, Context, Rule
+from .base import WARNING, Context, Rule, loss_entries
+
 
 def check_weight_underflow(context: Context) -> Iterator[Problem]:
     """The weights `(N_min / N_c) ** gamma` are float32 in the loss: when gamma makes the commonest class's
     weight smaller than float32's smallest normal number (about 1.2e-38), it is 0 or imprecise there, and a
     batch of only that class gives a NaN loss. A warning at gamma, with the largest gamma that is safe."""
-    for entry in context.csce_entries():
+    for entry in loss_entries(context):
+        if entry.name != params.LOSS_NAME:
+            continue  # gamma is CostSensitiveCE's; class-balanced weights are rescaled to sum to C
         counts, gamma = entry.value("num_class_list"), entry.value("gamma", params.DEFAULT_GAMMA)
         try:
             found = params.weight_underflow(counts, params.check_gamma(gamma))
