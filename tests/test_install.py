@@ -506,6 +506,7 @@ DataLoader:
       batch_size: 8
       drop_last: False
       shuffle: True
+      power: 0.0
 Metric:
   Eval:
     - LongTailAcc:
