@@ -1,0 +1,130 @@
+"""The commands that meet PaddleClas or paddle: install, uninstall, smoke, adjust (thin, like cli.py's)."""
+
+from typing import Optional, Tuple
+
+import click
+
+from .cli_options import CLASS_COUNT, _DELIMITER, _PADDLECLAS_CHECK, _TRAIN_LIST, _delimiter, _tau
+from .errors import CsceError, ProblemsError
+
+
+@click.command("install")
+@click.option("--paddleclas", "paddleclas", required=True, metavar="DIR",
+              type=click.Path(exists=True, file_okay=False),
+              help="The PaddleClas checkout (the folder holding ppcls/).")
+@click.option("--check", is_flag=True, help="Only report installed, outdated, edited locally or absent (exit 0 only if installed).")
+@click.option("--force", is_flag=True, help="Overwrite installed files that were edited locally.")
+@click.pass_context
+def install_command(ctx: click.Context, paddleclas: str, check: bool, force: bool) -> None:
+    """Write the losses, LongTailSampler and LongTailAcc into a PaddleClas checkout and import them."""
+    from . import install as installer
+
+    if check:
+        state, why = installer.check(paddleclas)
+        click.echo(f"{state}: {why}")
+        ctx.exit(0 if state == installer.INSTALLED else 1)
+    click.echo(installer.install(paddleclas, force=force))
+
+
+@click.command("uninstall")
+@click.option("--paddleclas", "paddleclas", required=True, metavar="DIR",
+              type=click.Path(exists=True, file_okay=False),
+              help="The PaddleClas checkout (the folder holding ppcls/).")
+@click.option("--force", is_flag=True, help="Remove installed files even if they were edited locally.")
+def uninstall_command(paddleclas: str, force: bool) -> None:
+    """Remove what install wrote, restoring the three __init__.py files byte for byte."""
+    from . import install as installer
+
+    click.echo(installer.uninstall(paddleclas, force=force))
+
+
+@click.command("smoke")
+@click.option("--config", type=click.Path(dir_okay=False), default=None,
+              help="A PaddleClas config: the loss is built from its Loss.Train. Exactly one of --config, --class-num, "
+                   "--train-list is needed.")
+@click.option("--class-num", type=CLASS_COUNT, default=None,
+              help="K classes with synthetic long-tailed counts (imbalance 100), gamma 1.0.")
+@click.option("--train-list", type=click.Path(dir_okay=False), default=None,
+              help="A PaddleClas list file: counts from it, gamma 1.0.")
+@click.option("--delimiter", default=None, help="With --train-list: its field delimiter (default: one space). "
+                                                "Use '\\t' for a tab.")
+@click.option("--device", type=click.Choice(["auto", "gpu", "cpu"]), default="auto", show_default=True, help="auto: the GPU when paddle has CUDA and sees one, else the CPU.")
+@click.option("--steps", type=click.IntRange(min=1), default=10, show_default=True, help="Forward+backward steps.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--amp", is_flag=True, help="float16 logits under paddle.amp.auto_cast, as PaddleClas's AMP runs the loss.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random logits and labels.")
+@click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@_PADDLECLAS_CHECK
+@click.pass_context
+def smoke_command(ctx: click.Context, config: Optional[str], class_num: Optional[int], train_list: Optional[str],
+                  delimiter: Optional[str], device: str, steps: int, batch_size: int, amp: bool, seed: int,
+                  output_format: str, paddleclas: Optional[str]) -> None:
+    """Run the loss (the config's CostSensitiveCE, ClassBalancedCE or BalancedSoftmaxCE, else CostSensitiveCE) on
+    the device and check it against a float64 reference; exit 0 only if all pass.
+
+    Needs exactly one of --config, --class-num, --train-list.
+    """
+    given = [name for name, value in (("--config", config), ("--class-num", class_num), ("--train-list", train_list)) if value is not None]
+    if len(given) != 1:
+        raise click.UsageError("give exactly one of --config, --class-num, --train-list" + (f" (got {', '.join(given)})" if given else ""))
+    if delimiter is not None and train_list is None:
+        raise click.UsageError("--delimiter goes with --train-list")
+    installed_detail = None
+    if paddleclas is not None:  # before paddle is imported: a missing install fails fast
+        from .checks import load_config
+        from .rules import installed
+
+        states = installed.install_states(paddleclas)
+        source = load_config(config) if config is not None else None
+        problems = (installed.config_problems(source, paddleclas, states) if source is not None
+                    else installed.missing_without_config(paddleclas, states))
+        if problems:
+            raise ProblemsError(problems)
+        installed_detail = installed.summary(paddleclas, states, source)
+    try:
+        from . import smoke
+    except ImportError as error:
+        raise CsceError(f"smoke needs paddle ({error}); pip install 'ppcls-csce[paddle]' (or [gpu])") from None
+    result = smoke.run(config=config, class_num=class_num, train_list=train_list, delimiter=_delimiter(delimiter) or " ",
+                       device=device, steps=steps, batch_size=batch_size, amp=amp, seed=seed, installed=installed_detail)
+    click.echo(result.render(output_format), nl=False)
+    ctx.exit(0 if result.ok else 1)
+
+
+@click.command("adjust")
+@click.option("--model", required=True, type=click.Path(dir_okay=False),
+              help="A .pdparams that tools/train.py saved (best_model.pdparams, epoch_N.pdparams).")
+@_TRAIN_LIST
+@_DELIMITER
+@click.option("--tau", type=float, default=1.0, show_default=True, callback=_tau,
+              help="Scale of the adjustment: the bias minus tau * log(n_c / N); 0 changes nothing.")
+@click.option("--param", "param_name", default=None,
+              help="The classifier bias to adjust (default: the one [C] bias whose layer has a [*, C] weight).")
+@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
+              help="Where the adjusted .pdparams goes (never the input; written atomically).")
+def adjust_command(model: str, train_lists: Tuple[str, ...], delimiter: Optional[str], tau: float,
+                   param_name: Optional[str], output: str) -> None:
+    """Post-hoc logit adjustment of a trained model: its classifier bias minus tau * log(prior), no retraining.
+
+    The counts come from the train list(s). Exported inference models (inference.pdiparams) are not supported:
+    adjust the .pdparams, then export again.
+    """
+    from .weights import table_from_lists
+
+    table = table_from_lists(list(train_lists), _delimiter(delimiter) or " ")
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message="No ccache found")  # paddle's import-time noise
+            import paddle  # noqa: F401
+    except ImportError as error:
+        raise CsceError(f"adjust needs paddle ({error}); pip install 'ppcls-csce[paddle]'") from None
+    from .adjust import adjust_file
+
+    name = adjust_file(model, table.num_class_list, tau, output, param_name)
+    click.echo(f"adjusted {name} by -{tau:g} * log(n_c / N) ({table.summary().split(', weights')[0]}); "
+               f"wrote {output}", err=True)
+
+
+COMMANDS = [install_command, uninstall_command, smoke_command, adjust_command]
