@@ -38,9 +38,8 @@ from .params import (
     check_num_class_list,
     check_reduction,
     coerce_number,
-    drw_drift_message,
-    resume_message,
 )
+from .drw import drw_drift_message, resume_message
 
 _LOW_PRECISION = ("float16", "bfloat16")
 

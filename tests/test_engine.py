@@ -224,7 +224,7 @@ def test_uninstall_restores_the_tree_byte_for_byte(engine) -> None:
 
 
 def test_batch_size_override_of_a_drw_config_logs_the_mismatch_once(engine) -> None:
-    from ppcls_csce.params import drw_drift_message
+    from ppcls_csce.drw import drw_drift_message
 
     expected = drw_drift_message("CostSensitiveCE", 2, ITERS, sum(COUNTS), DRIFT_BATCH, 1)
     assert expected is not None

@@ -6,7 +6,7 @@ import pytest
 import yaml
 from hypothesis import given, strategies as st
 
-from ppcls_csce import params
+from ppcls_csce import drw, params
 
 
 CIFAR10_LT = [5000, 2997, 1796, 1077, 645, 387, 232, 139, 83, 50]
@@ -171,16 +171,16 @@ def test_weight_underflow_at_float32s_smallest_normal():
     assert params.weight_underflow([4, 4], 1e6) is None
 
 def test_epoch_iterations_and_the_drift_message():
-    assert params.epoch_iterations(1000, 64) == (15, 16)
-    assert params.epoch_iterations(1000, 64, world_size=2) == (7, 8)  # 500 per card
+    assert drw.epoch_iterations(1000, 64) == (15, 16)
+    assert drw.epoch_iterations(1000, 64, world_size=2) == (7, 8)  # 500 per card
     for iters in (15, 16):
-        assert params.drw_drift_message("CostSensitiveCE", 3, iters, 1000, 64, 1) is None
-    message = params.drw_drift_message("CostSensitiveCE", 3, 16, 1000, 8, 1)
+        assert drw.drw_drift_message("CostSensitiveCE", 3, iters, 1000, 64, 1) is None
+    message = drw.drw_drift_message("CostSensitiveCE", 3, 16, 1000, 8, 1)
     assert "125 iterations per epoch" in message and "with drop_last" not in message  # 1000 / 8 is exact
     assert "after 32 training steps will come at epoch 1, iteration 33, not at the start of epoch 3" in message
     assert "iters_per_epoch: 125" in message
 
 
 def test_resume_message_says_where_the_run_stands():
-    assert "past the DRW switch at step 8" in params.resume_message("CostSensitiveCE", 9, 8)
-    assert "comes after 3 more steps, not 8" in params.resume_message("CostSensitiveCE", 5, 8)
+    assert "past the DRW switch at step 8" in drw.resume_message("CostSensitiveCE", 9, 8)
+    assert "comes after 3 more steps, not 8" in drw.resume_message("CostSensitiveCE", 5, 8)
