@@ -96,7 +96,7 @@ def cli() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the result to this file (atomically; - for stdout) instead of stdout. Excludes --write.")
 @click.option("--drw-epoch", type=click.IntRange(min=1), default=None,
-              help="Deferred re-weighting: plain CE before this epoch (from 1), CS_CE from it on. Needs --config.")
+              help="Deferred re-weighting: plain CE before this epoch (from 1), the chosen loss from it on. Needs --config.")
 @click.option("--world-size", type=click.IntRange(min=1), default=1, show_default=True,
               help="Number of training cards, for iters_per_epoch.")
 @_CLAMP
@@ -115,9 +115,9 @@ def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optiona
         class_num: Optional[int], config: Optional[str], data_root: Optional[str], write: bool, output: Optional[str],
         drw_epoch: Optional[int], world_size: int, clamp_empty: bool, loss: Optional[str], tau: Optional[float],
         beta: Optional[float], sampler: Optional[str], sampler_epoch: Optional[int], metric: bool) -> None:
-    """Count the classes of a train list and print the CostSensitiveCE Loss block to stdout.
+    """Count the classes of a train list and print the Loss block of the chosen loss (--loss, default CostSensitiveCE) to stdout.
 
-    With --config, print that config with every CELoss turned into CostSensitiveCE (or edit it in place with
+    With --config, print that config with every CELoss turned into the chosen loss (or edit it in place with
     --write). Notes and the summary go to stderr; a refused config is left untouched.
     """
     if write and output:

@@ -4,7 +4,7 @@ from typing import Callable, List, Optional, Sequence, Tuple
 
 import click
 
-from .params import LOSSES, MAX_CLASSES, ParamError, check_gamma
+from .params import LOSSES, MAX_CLASSES, ParamError
 from .report import Problem, format_text
 
 # A class count on the command line: 1 .. params.MAX_CLASSES (a larger one would build lists that long).
@@ -24,18 +24,6 @@ _DELIMITER = click.option(
 )
 
 
-def _gamma(ctx: click.Context, param: click.Parameter, value: Optional[float]) -> Optional[float]:
-    try:
-        return None if value is None else check_gamma(value)
-    except ParamError as error:
-        raise click.BadParameter(str(error)) from None
-
-
-_GAMMA = click.option("--gamma", type=float, default=None, callback=_gamma,
-                      help="Exponent of (N_min / N_c) (default: an existing CostSensitiveCE entry's with --config, "
-                           "else 1.0).")
-_STATS_GAMMA = click.option("--gamma", type=float, default=None, callback=_gamma,
-                            help="Exponent of (N_min / N_c) (default: 1.0).")
 # --loss: the command-line names of params.LOSSES (gen.LOSS_CHOICES would import gen and yaml for --help).
 LOSS_CHOICES = {"csce": "CostSensitiveCE", "balanced-softmax": "BalancedSoftmaxCE", "class-balanced": "ClassBalancedCE"}
 _LOSS = click.option("--loss", type=click.Choice(list(LOSS_CHOICES)), default=None,
@@ -53,6 +41,11 @@ def _strength(name: str) -> Callable[[click.Context, click.Parameter, Optional[f
     return check
 
 
+_GAMMA = click.option("--gamma", type=float, default=None, callback=_strength("csce"),
+                      help="Exponent of (N_min / N_c) (default: an existing CostSensitiveCE entry's with --config, "
+                           "else 1.0).")
+_STATS_GAMMA = click.option("--gamma", type=float, default=None, callback=_strength("csce"),
+                            help="Exponent of (N_min / N_c) (default: 1.0).")
 _TAU = click.option("--tau", type=float, default=None, callback=_strength("balanced-softmax"),
                     help="balanced-softmax: the scale of the logit adjustment tau * log(n_c) (default 1.0).")
 _BETA = click.option("--beta", type=float, default=None, callback=_strength("class-balanced"),
@@ -101,10 +94,5 @@ def _installed_problems(path: str, paddleclas: str, states: dict) -> List[Proble
     return installed.config_problems(source, paddleclas, states)
 
 
-def _tau(ctx: click.Context, param: click.Parameter, value: float) -> float:
-    from .params import check_tau
-
-    try:
-        return check_tau(value)
-    except ParamError as error:
-        raise click.BadParameter(str(error)) from None
+# adjust's --tau (a default of 1.0, unlike gen's): the same rule as Balanced Softmax's tau.
+_tau = _strength("balanced-softmax")

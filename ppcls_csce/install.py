@@ -198,25 +198,30 @@ def _remove(path: Path) -> None:
 
 
 def _apply(plan: List[Tuple[Path, Optional[bytes]]]) -> None:
-    """Write (or, for None, delete) each path in order; on any failure put back what was done, re-raise."""
-    done: List[Tuple[Path, Optional[bytes], int]] = []
+    """Write (or, for None, delete) each path in order; on any failure put back what was done, re-raise.
+
+    A step of the roll-back that fails too is named, instead of claiming that nothing changed."""
+    done: List[Tuple[Path, Optional[bytes]]] = []
     try:
         for path, data in plan:
             before = path.read_bytes() if path.exists() else None
-            mode = path.stat().st_mode & 0o7777 if before is not None else 0
             if data is None:
                 _remove(path)
             else:
                 _write_bytes(path, data)
-            done.append((path, before, mode))
+            done.append((path, before))
     except (OSError, CsceError) as error:
-        for undo, before, mode in reversed(done):
-            if before is None:
-                undo.unlink()
-            else:
-                write_atomic(undo, before)
-                os.chmod(undo, mode)
-        raise CsceError(f"{path}: {getattr(error, 'strerror', None) or error}; nothing was changed") from None
+        stuck: List[str] = []
+        for undo, before in reversed(done):
+            try:
+                if before is None:
+                    undo.unlink()
+                else:
+                    write_atomic(undo, before)  # keeps the mode
+            except (OSError, CsceError):
+                stuck.append(str(undo))
+        outcome = f"could not restore {', '.join(stuck)}" if stuck else "nothing was changed"
+        raise CsceError(f"{path}: {getattr(error, 'strerror', None) or error}; {outcome}") from None
 
 
 def install(paddleclas: Union[str, Path], force: bool = False) -> str:

@@ -16,8 +16,8 @@ probabilities, rows summing to 1, used as given, NOT softmaxed), optionally smoo
 DRW: with drw_start_epoch E (counted from 1) and iters_per_epoch I, the first (E - 1) * I training-mode forward
 calls are plain cross-entropy (same smoothing), the configured loss after.
 
-`csce-config install` copies this file into PaddleClas with the params import below replaced by the
-text of params.py, so this module imports only paddle, numpy, the standard library and `.params`.
+`csce-config install` copies this file into PaddleClas with the `.params` and `.drw` imports below replaced by
+the text of those files, so this module imports only paddle, the standard library, `.params` and `.drw`.
 """
 
 import logging

@@ -151,7 +151,7 @@ def check_reduction(value: object) -> str:
 
 
 def check_drw(drw_start_epoch: object, iters_per_epoch: object) -> "tuple[int, int] | None":
-    """Deferred re-weighting needs both keys: the first CS_CE epoch (from 1) and the steps per epoch."""
+    """Deferred re-weighting needs both keys: the first epoch of the configured loss (from 1) and the steps per epoch."""
     if drw_start_epoch is None and iters_per_epoch is None:
         return None
     if drw_start_epoch is None or iters_per_epoch is None:
