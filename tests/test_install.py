@@ -21,14 +21,7 @@ from ppcls_csce.cli import cli
 from ppcls_csce.install import MANIFEST
 from ppcls_csce.plugin_source import digest, generate_source, split_lines
 
-try:  # the one definition, once the safe helper's conftest is merged
-    from conftest import PADDLECLAS, SKIP_REASON  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - the same rule, until then
-    _named = os.environ.get("PPCLS_CSCE_PADDLECLAS")
-    _folder = (Path(_named) if _named else None) if _named is not None else Path(__file__).resolve().parents[2] / "shared" / "PaddleClas"
-    PADDLECLAS = _folder if _folder is not None and (_folder / "tools" / "train.py").is_file() else None
-    SKIP_REASON = ("needs a PaddleClas checkout (its ppcls/ and tools/): set PPCLS_CSCE_PADDLECLAS=/path/to/PaddleClas "
-                   "(default ../shared/PaddleClas when it exists)")
+from conftest import PADDLECLAS, SKIP_REASON  # the one definition of where the checkout is
 
 LOSS, SAMPLER, METRIC = MANIFEST
 # The parts of PaddleClas's three __init__.py files that install depends on: imports, eval() of a name, build_*.

@@ -1,9 +1,7 @@
 """LongTailSampler on a real PaddleClas ImageNetDataset built from a list file of tiny images."""
 
-import os
 import shutil
 import sys
-from pathlib import Path
 from typing import List
 
 import numpy as np
@@ -15,14 +13,7 @@ from paddle.io import DistributedBatchSampler  # noqa: E402
 from ppcls_csce.counts import epoch_probabilities, sampling_probabilities  # noqa: E402
 from ppcls_csce.sampler import LongTailSampler, SamplerError  # noqa: E402
 
-try:  # the one definition, once the safe helper's conftest is merged
-    from conftest import PADDLECLAS, SKIP_REASON  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - the same rule, until then
-    _named = os.environ.get("PPCLS_CSCE_PADDLECLAS")
-    _folder = (Path(_named) if _named else None) if _named is not None else Path(__file__).resolve().parents[2] / "shared" / "PaddleClas"
-    PADDLECLAS = _folder if _folder is not None and (_folder / "ppcls" / "data").is_dir() else None
-    SKIP_REASON = ("needs a PaddleClas checkout (its ppcls/ and tools/): set PPCLS_CSCE_PADDLECLAS=/path/to/PaddleClas "
-                   "(default ../shared/PaddleClas when it exists)")
+from conftest import PADDLECLAS, SKIP_REASON  # the one definition of where the checkout is
 
 COUNTS = [120, 40, 12, 4]  # many, medium, few by ImageNet-LT's thresholds
 N = sum(COUNTS)
