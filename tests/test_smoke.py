@@ -11,6 +11,7 @@ from click.testing import CliRunner, Result
 
 from ppcls_csce import smoke
 from ppcls_csce.cli import cli
+from ppcls_csce.errors import ProblemsError
 
 from conftest import SHARED_CONFIGS, write_list
 
@@ -237,11 +238,26 @@ def test_usage_errors(args: List[str]) -> None:
     assert result.exit_code == 2
 
 
-def test_device_left_as_found() -> None:
-    """smoke sets the device for its run only (it is process-wide in paddle)."""
+def test_device_left_as_found(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """smoke sets the device for its run only (it is process-wide in paddle), also when the run fails."""
     before = smoke.paddle.device.get_device()
+    calls: List[str] = []
+    real = smoke.paddle.set_device
+    monkeypatch.setattr(smoke.paddle, "set_device", lambda target: (calls.append(target), real(target))[1])
     smoke.run(class_num=4, steps=1, batch_size=4, device="cpu")
-    assert smoke.paddle.device.get_device() == before
+    assert calls == ["cpu", before] and smoke.paddle.device.get_device() == before
+    calls.clear()
+    with pytest.raises(ProblemsError):  # the config is read after the device is set
+        smoke.run(config=str(tmp_path / "missing.yaml"), steps=1, batch_size=4, device="cpu")
+    assert calls == ["cpu", before]
+
+
+def test_device_set_in_one_place() -> None:
+    """paddle is told the device in smoke/device.py only, so every run takes the same path to it."""
+    package = Path(smoke.__file__).parent.parent
+    callers = sorted(str(path.relative_to(package)) for path in package.rglob("*.py")
+                     if "set_device" in path.read_text(encoding="utf-8"))
+    assert callers == ["smoke/device.py"]
 
 
 def test_synthetic_counts_long_tailed() -> None:

@@ -17,7 +17,7 @@ from typing import Any, Dict, Optional  # noqa: E402
 
 from .build import build_loss, synthetic_counts  # noqa: E402
 from .checks import check_placement, make_batches, run_checks  # noqa: E402
-from .device import select_device  # noqa: E402
+from .device import on_device  # noqa: E402
 from .result import PASS, Check, SmokeResult  # noqa: E402
 from .timing import time_against_plain  # noqa: E402
 
@@ -28,9 +28,7 @@ def run(config: Optional[str] = None, class_num: Optional[int] = None, train_lis
         delimiter: str = " ", device: str = "auto", steps: int = 10, batch_size: int = 256, amp: bool = False,
         seed: int = 0, installed: Optional[str] = None) -> SmokeResult:
     """Build, place, run and check; a bad source or device raises CsceError (one line, exit 1)."""
-    previous_device = paddle.device.get_device()
-    try:
-        info = select_device(device)
+    with on_device(device) as info:
         # Built after the device is set, as PaddleClas does: the weights are created where the layer is.
         built = build_loss(config, class_num, train_list, delimiter)
         layer = built.loss
@@ -43,8 +41,6 @@ def run(config: Optional[str] = None, class_num: Optional[int] = None, train_lis
             checks.append(Check("installed", PASS, installed))
         timing: Dict[str, Any] = (time_against_plain(layer, batches, amp, notes) if ran and all(c.status == PASS for c in checks)
                                   else {"ms_per_step": None, "why": "a check failed"})
-    finally:
-        paddle.set_device(previous_device)
     loss_info = {
         "name": layer.NAME, "source": built.source, "classes": built.class_num, "strength": layer.strength_name,
         layer.strength_name: getattr(layer, layer.strength_name), "epsilon": layer.epsilon,

@@ -1,8 +1,9 @@
-"""The device smoke runs on: chosen here and nowhere else (`select_device`, `paddle.set_device`), so the CPU
-run in CI exercises the same code a GPU run does."""
+"""The device smoke runs on: chosen, set and restored here and nowhere else (`on_device`), so the CPU run in CI
+exercises the same code a GPU run does."""
 
 import platform
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 from ..errors import CsceError
 from . import paddle
@@ -31,7 +32,7 @@ def _build_version(value: str) -> Optional[str]:
 
 
 def select_device(requested: str) -> DeviceInfo:
-    """Pick the device, set it with paddle.set_device (the one place), and say which and why."""
+    """Pick the device, set it in paddle, and say which and why."""
     compiled = paddle.is_compiled_with_cuda()
     visible = paddle.device.cuda.device_count() if compiled else 0
     if requested == "gpu" and not compiled:
@@ -54,3 +55,14 @@ def select_device(requested: str) -> DeviceInfo:
         requested, selected_name, why, name,
         _build_version(str(paddle.version.cuda())), _build_version(str(paddle.version.cudnn())), paddle.__version__,
     )
+
+
+@contextmanager
+def on_device(requested: str) -> Iterator[DeviceInfo]:
+    """select_device for the block, then paddle's previous device back: paddle's device is process-wide, and smoke
+    runs in the caller's process (tests, a notebook)."""
+    previous = paddle.device.get_device()
+    try:
+        yield select_device(requested)
+    finally:
+        paddle.set_device(previous)

@@ -19,7 +19,7 @@ class Check:
 @dataclass
 class DeviceInfo:
     requested: str
-    selected: str  # what paddle.set_device took, e.g. "cpu", "gpu:0"
+    selected: str  # the device paddle took, e.g. "cpu", "gpu:0"
     why: str
     name: str
     cuda: Optional[str]
