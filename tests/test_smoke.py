@@ -25,8 +25,14 @@ def invoke(args: List[str]) -> Result:
     return CliRunner().invoke(cli, ["smoke", *args])
 
 
+def only_loss(report: dict) -> dict:
+    """The one loss run of a report (a config with one loss entry, --class-num, --train-list)."""
+    assert len(report["losses"]) == 1, report["losses"]
+    return report["losses"][0]
+
+
 def checks_of(result: Result) -> dict:
-    return {check["name"]: check for check in json.loads(result.stdout)["checks"]}
+    return {check["name"]: check for check in only_loss(json.loads(result.stdout))["checks"]}
 
 
 def gen_config(tmp_path: Path, *extra: str) -> Path:
@@ -62,10 +68,10 @@ def test_json_report_and_auto_takes_cpu_without_cuda() -> None:
     assert report["device"]["selected"] == "cpu"
     assert "built without CUDA" in report["device"]["why"]
     assert report["device"]["cuda"] is None and report["device"]["paddle"] == smoke.paddle.__version__
-    assert report["loss"]["classes"] == 12 and report["run"]["dtype"] == "float32"
-    assert {check["status"] for check in report["checks"]} == {"pass"}
+    assert only_loss(report)["loss"]["classes"] == 12 and report["run"]["dtype"] == "float32"
+    assert {check["status"] for check in only_loss(report)["checks"]} == {"pass"} and report["checks"] == []
     assert "Place(cpu)" in checks_of(result)["weights on device"]["detail"]
-    timing = report["timing"]
+    timing = only_loss(report)["timing"]
     assert timing["ms_per_step"] > 0 and timing["baseline_ms_per_step"] > 0
     assert timing["ratio"] == pytest.approx(timing["ms_per_step"] / timing["baseline_ms_per_step"])
 
@@ -75,7 +81,7 @@ def test_config_built_by_gen_with_drw(tmp_path: Path) -> None:
     result = invoke(["--config", str(config), "--format", "json", "--steps", "4", "--batch-size", "16"])
     assert result.exit_code == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
-    loss = report["loss"]
+    loss = only_loss(report)["loss"]
     assert loss["classes"] == 10 and loss["epsilon"] == pytest.approx(0.1)  # gen kept CELoss's label smoothing
     # 1242 images, batch 256, drop_last False: 5 iterations per epoch, CS_CE from training step 5.
     assert (loss["drw_start_epoch"], loss["iters_per_epoch"]) == (2, 5)
@@ -95,6 +101,74 @@ def test_config_reports_other_losses_as_skipped(tmp_path: Path) -> None:
     assert "CostSensitiveCE from" in result.stdout and "Loss.Train[1]" in result.stdout
 
 
+# Loss.Train of several_losses_config: the three losses, in this order, each with its own strength.
+SEVERAL = [("CostSensitiveCE", "gamma", 0.5), ("BalancedSoftmaxCE", "tau", 1.5), ("ClassBalancedCE", "beta", 0.99)]
+PER_LOSS_CHECKS = ["steps", "finite", "reference loss", "reference gradient", "weights on device"]
+
+
+def several_losses_config(tmp_path: Path, *extra: str) -> Path:
+    """gen's config with its Loss.Train entry repeated once per loss of SEVERAL (CostSensitiveCE's block renamed)."""
+    config = gen_config(tmp_path, *extra)
+    text = config.read_text(encoding="utf-8")
+    start, end = text.index("  Train:\n") + len("  Train:\n"), text.index("  Eval:\n")
+    entry = text[start:end]
+    assert entry.startswith("    - CostSensitiveCE:\n") and entry.count("gamma: 1.0") == 1
+    entries = "".join(entry.replace("CostSensitiveCE", name).replace("gamma: 1.0", f"{strength}: {value}")
+                      for name, strength, value in SEVERAL)
+    config.write_text(text[:start] + entries + text[end:], encoding="utf-8")
+    return config
+
+
+@pytest.mark.parametrize("drw", [False, True])
+def test_config_with_several_losses_runs_each(tmp_path: Path, drw: bool) -> None:
+    """Every loss of Loss.Train is built, run and checked against its own reference, and reported, in order."""
+    config = several_losses_config(tmp_path, *(["--drw-epoch", "2"] if drw else []))
+    result = invoke(["--config", str(config), "--format", "json", "--steps", "4", "--batch-size", "16"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    runs = report["losses"]
+    assert [(run["loss"]["name"], run["loss"][strength]) for run, (_, strength, _) in zip(runs, SEVERAL)] == [
+        (name, pytest.approx(value)) for name, _, value in SEVERAL]
+    assert len(runs) == len(SEVERAL)
+    for index, run in enumerate(runs):
+        assert f"Loss.Train[{index}]" in run["loss"]["source"]
+        checks = {check["name"]: check for check in run["checks"]}
+        assert list(checks) == PER_LOSS_CHECKS[:4] + (["DRW"] if drw else []) + PER_LOSS_CHECKS[4:]
+        assert {check["status"] for check in checks.values()} == {"pass"}
+        assert "4 forward+backward steps ran" in checks["steps"]["detail"]
+        assert "over 4 step(s)" in checks["reference loss"]["detail"]
+        assert run["timing"]["ms_per_step"] > 0
+    assert not any("not run" in message for message in report["notes"])
+    text = invoke(["--config", str(config), *SMALL])
+    assert text.exit_code == 0, text.stdout + text.stderr
+    per_loss = len(PER_LOSS_CHECKS) + drw
+    assert text.stdout.startswith(f"smoke: PASS ({3 * per_loss} of {3 * per_loss} checks passed, 3 losses)")
+    for index, (name, strength, value) in enumerate(SEVERAL):
+        assert f"loss:    {name} from {config} Loss.Train[{index}]" in text.stdout
+        assert f"{strength} {value:g}" in text.stdout and f"timing:  {name} " in text.stdout
+    assert text.stdout.count("pass  reference gradient:") == 3
+
+
+def test_config_with_several_losses_fails_on_any(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A wrong second loss fails the run, though the first is right: smoke runs past the first entry."""
+    from ppcls_csce.smoke import checks
+
+    config = several_losses_config(tmp_path)
+    real = checks.reference_for
+
+    def moved(name, *args, **kwargs):  # type: ignore[no-untyped-def]
+        loss, grad = real(name, *args, **kwargs)
+        return (np.asarray(loss) * 1.01 if name == "BalancedSoftmaxCE" else loss), grad
+
+    monkeypatch.setattr(checks, "reference_for", moved)
+    result = invoke(["--config", str(config), "--format", "json", *SMALL])
+    assert result.exit_code == 1, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    failed = [[check["name"] for check in run["checks"] if check["status"] != "pass"] for run in report["losses"]]
+    assert report["ok"] is False and failed == [[], ["reference loss"], []]
+    assert [run["timing"]["ms_per_step"] is None for run in report["losses"]] == [False, True, False]
+
+
 @pytest.mark.parametrize(("name", "strength", "value", "key"), [
     ("CostSensitiveCE", "gamma", 0.5, "CS_CELoss"),
     ("ClassBalancedCE", "beta", 0.99, "ClassBalancedCELoss"),
@@ -111,8 +185,9 @@ def test_config_with_each_loss(tmp_path: Path, name: str, strength: str, value: 
     result = invoke(["--config", str(config), "--format", "json", "--steps", "4", "--batch-size", "16"])
     assert result.exit_code == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
-    assert report["loss"]["name"] == name and report["loss"][strength] == pytest.approx(value)
-    assert report["loss"]["source"].startswith(f"{name} from {config}")
+    loss = only_loss(report)["loss"]
+    assert loss["name"] == name and loss[strength] == pytest.approx(value)
+    assert loss["source"].startswith(f"{name} from {config}")
     checks = checks_of(result)
     assert {check["status"] for check in checks.values()} == {"pass"}
     assert "over 4 step(s)" in checks["reference loss"]["detail"]
@@ -142,7 +217,8 @@ def test_train_list_counts(tmp_path: Path) -> None:
     result = invoke(["--train-list", str(train_list), "--delimiter", "\\t", "--format", "json", *SMALL])
     assert result.exit_code == 0, result.stdout + result.stderr
     report = json.loads(result.stdout)
-    assert report["loss"]["classes"] == 10 and str(train_list) in report["loss"]["source"]
+    loss = only_loss(report)["loss"]
+    assert loss["classes"] == 10 and str(train_list) in loss["source"]
 
 
 def test_amp_fp16_logits_on_cpu() -> None:

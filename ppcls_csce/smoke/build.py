@@ -1,5 +1,5 @@
-"""Build the config's loss (any of params.LOSSES; CostSensitiveCE otherwise) as PaddleClas's build_loss would: from a config's Loss.Train (after the same rules as
-validate), from a list's counts, or from synthetic long-tailed counts."""
+"""Build the losses smoke runs as PaddleClas's build_loss would: every entry of params.LOSSES in a config's Loss.Train
+(after the same rules as validate), or a CostSensitiveCE from a list's counts or synthetic long-tailed counts."""
 
 import sys
 import types
@@ -34,6 +34,13 @@ class BuiltLoss:
     loss: Any  # CostSensitiveCE, ClassBalancedCE or BalancedSoftmaxCE
     source: str  # one line: where the counts came from
     class_num: int  # width of the logits
+
+
+@dataclass
+class Built:
+    """Every loss smoke runs, in Loss.Train's order, and what it says of the entries it skips."""
+
+    losses: List[BuiltLoss]
     notes: List[str] = field(default_factory=list)
 
 
@@ -66,29 +73,23 @@ def loss_namespace() -> Dict[str, Any]:
         return {name: value for name, value in vars(module).items() if not name.startswith("__")}
 
 
-def build_from_config(path: str) -> BuiltLoss:
+def build_from_config(path: str) -> Built:
     """CombinedLoss's contract: each Loss.Train entry is `Name: {weight, **params}`; weight popped, Name(**params)."""
     source = load_config(path)
     require_clean(source, Options(), PRECONDITIONS)  # every problem at once, located, with its rule
     namespace = loss_namespace()
-    notes: List[str] = []
-    built: Optional[BuiltLoss] = None
+    built = Built([])
     for keys, name, values in ppconfig.loss_entries(source):
         if keys[:2] != ("Loss", "Train"):
             continue
-        where = f"Loss.Train[{keys[2]}] {name}"
         if name not in params.LOSSES:
-            notes.append(f"{where}: skipped (smoke checks {_NAMES} only)")
+            built.notes.append(f"Loss.Train[{keys[2]}] {name}: skipped (smoke checks {_NAMES} only)")
             continue
         kwargs = {key: value for key, value in values.items() if key != params.COMBINING_WEIGHT}  # popped, as PaddleClas does
         layer = namespace[name](**kwargs)
-        if built is not None:
-            notes.append(f"{where}: built, not run (smoke runs the first of {_NAMES})")
-            continue
-        built = BuiltLoss(layer, f"{name} from {path} Loss.Train[{keys[2]}] (weight popped, the name resolved "
-                                 "as ppcls_csce.register() makes it resolvable)", layer.num_classes)
-    assert built is not None  # smoke-loss passed
-    built.notes = notes
+        built.losses.append(BuiltLoss(layer, f"{name} from {path} Loss.Train[{keys[2]}] (weight popped, the name "
+                                             "resolved as ppcls_csce.register() makes it resolvable)", layer.num_classes))
+    assert built.losses  # smoke-loss passed
     return built
 
 
@@ -98,13 +99,13 @@ def synthetic_counts(class_num: int) -> List[int]:
     return [max(1, round(SYNTHETIC_N_MAX * SYNTHETIC_IMBALANCE ** (-c / steps))) for c in range(class_num)]
 
 
-def build_from_counts(counts: Sequence[int], source: str) -> BuiltLoss:
+def build_from_counts(counts: Sequence[int], source: str) -> Built:
     namespace = loss_namespace()
     layer = namespace[params.LOSS_NAME](num_class_list=list(counts), gamma=params.DEFAULT_GAMMA)
-    return BuiltLoss(layer, source, layer.num_classes)
+    return Built([BuiltLoss(layer, source, layer.num_classes)])
 
 
-def build_loss(config: Optional[str], class_num: Optional[int], train_list: Optional[str], delimiter: str = " ") -> BuiltLoss:
+def build_losses(config: Optional[str], class_num: Optional[int], train_list: Optional[str], delimiter: str = " ") -> Built:
     if config is not None:
         return build_from_config(config)
     if train_list is not None:

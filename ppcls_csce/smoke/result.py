@@ -15,6 +15,9 @@ class Check:
     status: str
     detail: str
 
+    def render(self) -> str:
+        return f"  {self.status:<5} {self.name}: {self.detail}"
+
 
 @dataclass
 class DeviceInfo:
@@ -28,45 +31,25 @@ class DeviceInfo:
 
 
 @dataclass
-class SmokeResult:
-    device: DeviceInfo
+class LossRun:
+    """One loss of the config: what was built, its checks, its timing."""
+
     loss: Dict[str, Any]
-    run: Dict[str, Any]
     checks: List[Check]
     timing: Dict[str, Any]
-    notes: List[str]
 
-    @property
-    def ok(self) -> bool:
-        return all(check.status == PASS for check in self.checks)
-
-    def as_dict(self) -> Dict[str, Any]:
-        return {
-            "ok": self.ok, "device": asdict(self.device), "loss": self.loss, "run": self.run,
-            "checks": [asdict(check) for check in self.checks], "timing": self.timing, "notes": self.notes,
-        }
-
-    def render(self, output_format: str = "text") -> str:
-        if output_format == "json":
-            return json.dumps(self.as_dict(), indent=2) + "\n"
-        device, loss, run, timing = self.device, self.loss, self.run, self.timing
+    def render(self, run: Dict[str, Any]) -> List[str]:
+        loss, timing = self.loss, self.timing
         lines = [
-            f"smoke: {'PASS' if self.ok else 'FAIL'} "
-            f"({sum(c.status == PASS for c in self.checks)} of {len(self.checks)} checks passed)",
             f"loss:    {loss['source']}",
             f"         {loss['classes']} classes, {loss['strength']} {loss[loss['strength']]:g}, "
             + (f"label smoothing epsilon {loss['epsilon']:g}" if loss["epsilon"] is not None else "no label smoothing")
             + f", reduction {loss['reduction']}"
             + (f", DRW from epoch {loss['drw_start_epoch']} x {loss['iters_per_epoch']} iterations"
                if loss["drw_start_epoch"] is not None else ""),
-            f"device:  {device.selected} ({device.why}): {device.name}",
-            f"         paddle {device.paddle}, CUDA {device.cuda or '-'}, cuDNN {device.cudnn or '-'}",
-            f"run:     {run['steps']} forward+backward steps, logits {run['dtype']} [{run['batch_size']}, "
-            f"{loss['classes']}], labels [{run['batch_size']}, 1] drawn from the class distribution, seed {run['seed']}"
-            + (", under paddle.amp.auto_cast (O1, float16)" if run["amp"] else ""),
             "checks:",
         ]
-        lines += [f"  {check.status:<5} {check.name}: {check.detail}" for check in self.checks]
+        lines += [check.render() for check in self.checks]
         if timing.get("ms_per_step") is not None:
             baseline = timing["baseline_ms_per_step"]
             lines.append(
@@ -76,5 +59,48 @@ class SmokeResult:
             )
         else:
             lines.append(f"timing:  not measured ({timing.get('why', 'the steps did not run')})")
+        return lines
+
+
+@dataclass
+class SmokeResult:
+    device: DeviceInfo
+    run: Dict[str, Any]
+    losses: List[LossRun]  # every loss of Loss.Train smoke builds, in order (one without --config)
+    checks: List[Check]  # of the run as a whole (the --paddleclas install)
+    notes: List[str]
+
+    @property
+    def all_checks(self) -> List[Check]:
+        return self.checks + [check for loss in self.losses for check in loss.checks]
+
+    @property
+    def ok(self) -> bool:
+        return all(check.status == PASS for check in self.all_checks)
+
+    def as_dict(self) -> Dict[str, Any]:
+        return {
+            "ok": self.ok, "device": asdict(self.device), "run": self.run,
+            "losses": [asdict(loss) for loss in self.losses],
+            "checks": [asdict(check) for check in self.checks], "notes": self.notes,
+        }
+
+    def render(self, output_format: str = "text") -> str:
+        if output_format == "json":
+            return json.dumps(self.as_dict(), indent=2) + "\n"
+        device, run, checks = self.device, self.run, self.all_checks
+        widths = "/".join(dict.fromkeys(str(loss.loss["classes"]) for loss in self.losses))
+        lines = [
+            f"smoke: {'PASS' if self.ok else 'FAIL'} ({sum(c.status == PASS for c in checks)} of {len(checks)} checks "
+            f"passed" + (f", {len(self.losses)} losses" if len(self.losses) > 1 else "") + ")",
+            f"device:  {device.selected} ({device.why}): {device.name}",
+            f"         paddle {device.paddle}, CUDA {device.cuda or '-'}, cuDNN {device.cudnn or '-'}",
+            f"run:     {run['steps']} forward+backward steps, logits {run['dtype']} [{run['batch_size']}, "
+            f"{widths}], labels [{run['batch_size']}, 1] drawn from the class distribution, seed {run['seed']}"
+            + (", under paddle.amp.auto_cast (O1, float16)" if run["amp"] else ""),
+        ]
+        lines += [check.render() for check in self.checks]
+        for loss in self.losses:
+            lines += loss.render(run)
         lines += [note(message).as_text() for message in self.notes]  # report.py renders notes
         return "\n".join(lines) + "\n"
