@@ -1,4 +1,5 @@
-"""Formulas on class counts, stated once: sampling probabilities, the progressive schedule, shot groups.
+"""Formulas on class counts, stated once: sampling probabilities, the progressive schedule, shot groups; and
+the parameter names of LongTailSampler and LongTailAcc.
 
 Both sides use them: the sampler and the metric that `install` writes into PaddleClas (where this file
 is inlined, so: standard library only, no relative imports) and the config tools (which never load numpy).
@@ -13,6 +14,13 @@ from typing import Dict, List, Optional, Sequence
 MANY_SHOT_ABOVE = 100
 FEW_SHOT_BELOW = 20
 SHOT_GROUPS = ("many", "medium", "few")
+
+# What a config may give each plugin: validate's sampler-params and metric-params rules check entries against
+# these without importing paddle; a test holds the constructors' signatures to them.
+SAMPLER_KEYS = ("batch_size", "shuffle", "drop_last", "power", "progressive", "start_epoch", "total_epochs", "seed",
+                "num_replicas", "rank")  # LongTailSampler's parameters after `dataset` (PaddleClas passes that)
+METRIC_KEYS = ("num_class_list", "best", "sum_over_ranks")  # LongTailAcc's parameters
+METRIC_FIGURES = ("top1", "balanced_acc", "many_acc", "medium_acc", "few_acc")  # LongTailAcc's figures (and `best`)
 
 
 class CountsError(ValueError):

@@ -269,14 +269,32 @@ def test_weight_underflow_boundary(gamma: float, warned: bool) -> None:
     assert bool(found) == warned and all(p.severity == WARNING for p in found)
 
 
-def test_the_metric_rule_knows_the_figures_and_keys_longtailacc_has() -> None:
-    """rules/plugins.py never imports metric.py (paddle); its lists must be metric.py's."""
+def test_the_plugin_keys_are_the_constructors_parameters() -> None:
+    """counts.py names LongTailSampler's and LongTailAcc's keys once (the rules read them without paddle); they
+    must be the constructors' parameters, and metric.py's figures are counts.py's."""
     import inspect
 
-    metric = pytest.importorskip("ppcls_csce.metric")
-    from ppcls_csce.rules import plugins
+    from ppcls_csce import counts
 
-    assert plugins.METRIC_FIGURES == metric.KEYS
-    assert plugins.METRIC_KEYS == tuple(inspect.signature(metric.LongTailAcc).parameters)
+    metric = pytest.importorskip("ppcls_csce.metric")
+    assert metric.KEYS is counts.METRIC_FIGURES
+    assert counts.METRIC_KEYS == tuple(inspect.signature(metric.LongTailAcc).parameters)
     sampler = pytest.importorskip("ppcls_csce.sampler")
-    assert plugins.SAMPLER_KEYS[1:] == tuple(inspect.signature(sampler.LongTailSampler).parameters)[1:]
+    assert ("dataset",) + counts.SAMPLER_KEYS == tuple(inspect.signature(sampler.LongTailSampler).parameters)
+
+
+def test_the_plugin_rules_use_the_keys_of_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """sampler-params and metric-params read counts.py's names, not a copy: a key added there is accepted."""
+    from ppcls_csce import counts
+
+    text = ("Global:\n  epochs: 4\nArch:\n  name: R\n  class_num: 2\nDataLoader:\n  Train:\n    sampler:\n"
+            "      name: LongTailSampler\n      batch_size: 8\n      power: 0.5\n      extra: 1\n"
+            "Metric:\n  Eval:\n    - LongTailAcc:\n        num_class_list: [9, 1]\n        extra: 1\n        best: extra_acc\n")
+    rules = ("sampler-params", "metric-params")
+    found = sorted(p.message for p in validate_text(text, "c.yaml") if p.rule in rules)
+    assert len(found) == 3 and "LongTailAcc has no parameter 'extra'" in found[0]
+    assert "best must be one of" in found[1] and "LongTailSampler has no parameter 'extra'" in found[2]
+    monkeypatch.setattr(counts, "SAMPLER_KEYS", counts.SAMPLER_KEYS + ("extra",))
+    monkeypatch.setattr(counts, "METRIC_KEYS", counts.METRIC_KEYS + ("extra",))
+    monkeypatch.setattr(counts, "METRIC_FIGURES", counts.METRIC_FIGURES + ("extra_acc",))
+    assert [p for p in validate_text(text, "c.yaml") if p.rule in rules] == []

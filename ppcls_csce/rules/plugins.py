@@ -1,8 +1,8 @@
 """The keys of LongTailSampler (DataLoader.Train.sampler) and LongTailAcc (Metric.*) entries, checked before
 PaddleClas builds them: a bad key fails there only at train or eval time.
 
-Stdlib only: the formulas' checks are counts.py's (the sampler and the metric call the same ones), never
-sampler.py or metric.py, which import paddle and numpy.
+Stdlib only: the formulas' checks and the plugins' parameter names are counts.py's (the sampler and the metric
+use the same ones), never sampler.py or metric.py, which import paddle and numpy.
 """
 
 from typing import Any, Iterator, Tuple
@@ -11,12 +11,7 @@ from .. import counts, ppconfig
 from ..report import Problem
 from .base import ERROR, Context, Keys, Rule
 
-# sampler.LongTailSampler's constructor parameters (dataset is PaddleClas's; `name` is how it is found)
-SAMPLER_KEYS = ("name", "batch_size", "shuffle", "drop_last", "power", "progressive", "start_epoch", "total_epochs",
-                "seed", "num_replicas", "rank")
 METRIC_NAME = "LongTailAcc"
-METRIC_KEYS = ("num_class_list", "best", "sum_over_ranks")  # metric.LongTailAcc's parameters
-METRIC_FIGURES = ("top1", "balanced_acc", "many_acc", "medium_acc", "few_acc")  # metric.KEYS (a test compares)
 
 
 def _whole(value: Any) -> bool:
@@ -25,8 +20,8 @@ def _whole(value: Any) -> bool:
 
 def _sampler_problems(sampler: dict, epochs: Any) -> Iterator[Tuple[Keys, str]]:
     for key in sampler:
-        if key not in SAMPLER_KEYS:
-            yield (key,), f"LongTailSampler has no parameter {key!r} (it takes {', '.join(SAMPLER_KEYS[1:])})"
+        if key != "name" and key not in counts.SAMPLER_KEYS:  # name: how PaddleClas finds the class
+            yield (key,), f"LongTailSampler has no parameter {key!r} (it takes {', '.join(counts.SAMPLER_KEYS)})"
     for key in ("drop_last", "progressive"):
         if key in sampler and not isinstance(sampler[key], bool):
             yield (key,), f"LongTailSampler: {key} must be true or false, got {sampler[key]!r}"
@@ -89,9 +84,9 @@ def check_metric_params(context: Context) -> Iterator[Problem]:
             yield context.problem(METRIC_PARAMS, keys, "LongTailAcc needs a mapping with num_class_list", at_key=True)
             continue
         for key in values:
-            if key not in METRIC_KEYS:
+            if key not in counts.METRIC_KEYS:
                 yield context.problem(METRIC_PARAMS, keys + (key,), f"LongTailAcc has no parameter {key!r} (it takes "
-                                      f"{', '.join(METRIC_KEYS)})", at_key=True)
+                                      f"{', '.join(counts.METRIC_KEYS)})", at_key=True)
         found = values.get("num_class_list")
         if not isinstance(found, list):
             yield context.problem(METRIC_PARAMS, keys + (("num_class_list",) if "num_class_list" in values else ()),
@@ -114,9 +109,9 @@ def check_metric_params(context: Context) -> Iterator[Problem]:
                     yield context.problem(METRIC_PARAMS, keys + ("num_class_list",),
                                           f"LongTailAcc num_class_list has {len(found)} counts but "
                                           f"{'.'.join(map(str, class_keys))} is {class_num}: one count per class")
-        if "best" in values and values["best"] not in METRIC_FIGURES:
-            yield context.problem(METRIC_PARAMS, keys + ("best",),
-                                  f"LongTailAcc: best must be one of {', '.join(METRIC_FIGURES)}, got {values['best']!r}")
+        if "best" in values and values["best"] not in counts.METRIC_FIGURES:
+            yield context.problem(METRIC_PARAMS, keys + ("best",), f"LongTailAcc: best must be one of "
+                                  f"{', '.join(counts.METRIC_FIGURES)}, got {values['best']!r}")
         if "sum_over_ranks" in values and not isinstance(values["sum_over_ranks"], bool):
             yield context.problem(METRIC_PARAMS, keys + ("sum_over_ranks",),
                                   f"LongTailAcc: sum_over_ranks must be true or false, got {values['sum_over_ranks']!r}")
