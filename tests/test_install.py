@@ -410,8 +410,10 @@ def _image_set(root: Path, counts: List[int], name: str) -> Path:
 
 @pytest.mark.engine
 def test_engine_trains_with_the_sampler_and_reports_the_metric(tmp_path: Path) -> None:
-    """install, then 2 CPU epochs of PPLCNet_x0_25 at 32 px through tools/train.py with a deferred
-    class-balanced LongTailSampler and LongTailAcc first in Metric.Eval; uninstall restores the tree."""
+    """install, then 2 CPU epochs of PPLCNet_x0_25 at 32 px through tools/train.py with the config `csce-config gen
+    --sampler balanced --sampler-epoch 2 --metric` makes of a plain one (DistributedBatchSampler, TopkAcc, CELoss,
+    which gen makes CostSensitiveCE): a deferred class-balanced LongTailSampler and LongTailAcc first in Metric.Eval;
+    uninstall restores the tree."""
     if PADDLECLAS is None:
         pytest.skip(SKIP_REASON)
     pytest.importorskip("paddle")
@@ -431,18 +433,26 @@ def test_engine_trains_with_the_sampler_and_reports_the_metric(tmp_path: Path) -
     config["Optimizer"]["lr"] = {"name": "Cosine", "learning_rate": 0.01}
     ops = [{"DecodeImage": {"to_rgb": True, "channel_first": False}},
            {"NormalizeImage": {"scale": 1.0 / 255.0, "mean": [0.5] * 3, "std": [0.25] * 3, "order": ""}}]
-    for mode, lst, sampler in (
-        ("Train", train_list, {"name": "LongTailSampler", "batch_size": 8, "drop_last": False, "shuffle": True,
-                               "power": 0.0, "start_epoch": 2}),
-        ("Eval", eval_list, {"name": "DistributedBatchSampler", "batch_size": 8, "drop_last": False, "shuffle": False}),
-    ):
+    for mode, lst, shuffle in (("Train", train_list, True), ("Eval", eval_list, False)):
         config["DataLoader"][mode] = {
             "dataset": {"name": "ImageNetDataset", "image_root": str(data), "cls_label_path": str(lst), "transform_ops": ops},
-            "sampler": sampler, "loader": {"num_workers": 0, "use_shared_memory": False}}
-    config["Metric"] = {"Train": [{"TopkAcc": {"topk": [1]}}],
-                        "Eval": [{"LongTailAcc": {"num_class_list": train_counts}}, {"TopkAcc": {"topk": [1]}}]}
-    config_path = tmp_path / "lt.yaml"
-    config_path.write_text(yaml.safe_dump(config))
+            "sampler": {"name": "DistributedBatchSampler", "batch_size": 8, "drop_last": False, "shuffle": shuffle},
+            "loader": {"num_workers": 0, "use_shared_memory": False}}
+    config["Metric"] = {"Train": [{"TopkAcc": {"topk": [1]}}], "Eval": [{"TopkAcc": {"topk": [1]}}]}
+    base_path, config_path = tmp_path / "base.yaml", tmp_path / "lt.yaml"
+    base_path.write_text(yaml.safe_dump(config))
+    gen = subprocess.run([sys.executable, "-m", "ppcls_csce", "gen", "--config", str(base_path), "--train-list",
+                          str(train_list), "--sampler", "balanced", "--sampler-epoch", "2", "--metric",
+                          "-o", str(config_path)], capture_output=True, text=True, timeout=120)
+    assert gen.returncode == 0, gen.stderr
+    generated = yaml.safe_load(config_path.read_text())
+    assert generated["DataLoader"]["Train"]["sampler"] == {"name": "LongTailSampler", "batch_size": 8, "drop_last": False,
+                                                          "shuffle": True, "power": 0.0, "start_epoch": 2}
+    assert generated["DataLoader"]["Eval"]["sampler"] == config["DataLoader"]["Eval"]["sampler"]
+    assert generated["Metric"] == {"Train": [{"TopkAcc": {"topk": [1]}}],
+                                   "Eval": [{"LongTailAcc": {"num_class_list": train_counts}}, {"TopkAcc": {"topk": [1]}}]}
+    assert [list(entry) for entry in generated["Loss"]["Train"]] == [["CostSensitiveCE"]]
+    assert generated["Loss"]["Train"][0]["CostSensitiveCE"]["num_class_list"] == train_counts
 
     done = subprocess.run([sys.executable, "tools/train.py", "-c", str(config_path), "-o", "Global.device=cpu"],
                           cwd=checkout, capture_output=True, text=True, timeout=600)
