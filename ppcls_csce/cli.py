@@ -96,7 +96,9 @@ def cli() -> None:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default=None,
               help="Write the result to this file (atomically; - for stdout) instead of stdout. Excludes --write.")
 @click.option("--drw-epoch", type=click.IntRange(min=1), default=None,
-              help="Deferred re-weighting: plain CE before this epoch (from 1), the chosen loss from it on. Needs --config.")
+              help="Deferred re-weighting (DRW): plain CE before this epoch (from 1), the chosen loss from it on. "
+                   "Default where gen turns a CELoss into CS_CE or the class-balanced loss: round(0.8 x Global.epochs) "
+                   "+ 1, as the paper's reference code (161 of 200); 1: the loss from the first epoch. Needs --config.")
 @click.option("--world-size", type=click.IntRange(min=1), default=1, show_default=True,
               help="Number of training cards, for iters_per_epoch.")
 @_CLAMP
@@ -132,7 +134,7 @@ def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optiona
         raise click.UsageError("--metric needs --config (it edits Metric.Eval)")
     if sampler_epoch is not None and sampler is None:
         raise click.UsageError("--sampler-epoch needs --sampler")
-    from .gen import SamplerChoice
+    from .gen_plugins import SamplerChoice
     from .gen import generate as generate_block  # imported per command: each pays only for what it uses
 
     name, strength = _loss_choice(loss, gamma=gamma, tau=tau, beta=beta)
@@ -142,7 +144,7 @@ def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optiona
         sampler=SamplerChoice(sampler, sampler_epoch) if sampler is not None else None, metric=metric,
     )
     echo_problems(result.notes)
-    click.echo(result.table.summary(), err=True)
+    click.echo(result.summary, err=True)
     target = (config if write else output) or STDOUT  # --write has a config (checked above)
     status = write_output(target, result.text.encode("utf-8"))
     if target != STDOUT:

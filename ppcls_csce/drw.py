@@ -8,6 +8,17 @@ import math
 from typing import Optional, Tuple
 
 
+# Deferred re-weighting's default: plain cross-entropy for this share of the epochs, then the loss, as the
+# paper's reference code (160 plain epochs of 200: TRAIN.TWO_STAGE.START_EPOCH 160).
+PLAIN_SHARE = 0.8
+
+
+def default_start_epoch(epochs: int) -> int:
+    """The first re-weighted epoch gen writes by default: round(0.8 * epochs) + 1 (161 of 200, 13 of 15), at most
+    `epochs`; 1 (no plain phase) for a 1-epoch run."""
+    return max(1, min(epochs, round(PLAIN_SHARE * epochs) + 1))
+
+
 def epoch_iterations(images: int, batch_size: int, world_size: int = 1) -> Tuple[int, int]:
     """Loss calls per epoch with PaddleClas's DistributedBatchSampler: (with drop_last, without).
 

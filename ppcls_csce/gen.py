@@ -5,7 +5,7 @@ validate rule but the list comparison on the edited text, so gen writes only con
 """
 
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import resources
 from pathlib import Path
 from typing import List, Optional, Sequence, Tuple
@@ -13,8 +13,9 @@ from typing import List, Optional, Sequence, Tuple
 import yaml
 
 from . import params, ppconfig
+from .drw import default_start_epoch
 from .checks import check_source, errors_of, load_config, require_clean
-from .edit import TextEdit, apply_edits, newline_of, replace_node, set_keys, yaml_float, yaml_int_list
+from .edit import TextEdit, apply_edits, replace_node, set_keys, yaml_float, yaml_int_list
 from .errors import ProblemsError
 from .report import NOTE, WARNING, Problem, escape_text, note
 from .rules import RULES, Context, Options
@@ -24,9 +25,10 @@ from .rules.csce_params import CSCE_REQUIRED
 from .rules.class_count import CLASS_COUNT
 from .rules.dataset import DELIMITER
 from .rules.loss_shape import LOSS_SHAPE
-from .rules.plugins import METRIC_NAME, METRIC_PARAMS, SAMPLER_PARAMS, metric_entries
+from .rules.plugins import metric_entries
+from .gen_plugins import SamplerChoice, metric_edits, sampler_edits
 from .rules.relabel import RELABEL
-from .rules.schedule import DRW_SCHEDULE
+from .rules.schedule import DRW_SCHEDULE, schedule_key_problems
 from .rules.stale import STALE, train_lists as config_train_lists
 from .rules.yaml_file import TOP_LEVEL
 from .weights import ClassCountOrigin, WeightTable, table_from_lists
@@ -69,6 +71,7 @@ class GenResult:
     text: str
     table: WeightTable
     notes: List[Problem]  # warnings and notes for stderr, rendered by report.py
+    summary: str  # the weights summary line for stderr: the first Loss.Train entry as written
 
 
 def _entries(source: YamlSource) -> List[Tuple[Keys, str, dict]]:
@@ -88,70 +91,6 @@ def _key_pair(mapping: yaml.MappingNode, key: str) -> Optional[Tuple[yaml.Node, 
         if isinstance(key_node, yaml.ScalarNode) and key_node.value == key:
             return key_node, value_node
     return None
-
-
-@dataclass(frozen=True)
-class SamplerChoice:
-    kind: str  # a key of ppconfig.SAMPLER_CHOICES
-    start_epoch: Optional[int] = None
-
-
-def sampler_edits(source: YamlSource, choice: SamplerChoice) -> List[TextEdit]:
-    """DataLoader.Train.sampler made a LongTailSampler of the chosen kind; batch_size and drop_last stay (its
-    len() is DistributedBatchSampler's, so iters_per_epoch is unchanged), shuffle becomes True (it draws at random)."""
-    node = source.node_at(ppconfig.SAMPLER)
-    values = source.get(ppconfig.SAMPLER)
-    if not isinstance(node, yaml.MappingNode) or not isinstance(values, dict) or not node.value:
-        raise ProblemsError([Context(source, Options()).problem(
-            SAMPLER_PARAMS, ppconfig.SAMPLER[:2], "--sampler: DataLoader.Train.sampler is no mapping with batch_size to "
-            "turn into a LongTailSampler; add one (name, batch_size, drop_last)")])
-    items = [("name", ppconfig.LONG_TAIL_SAMPLER)] + list(ppconfig.SAMPLER_CHOICES[choice.kind].items())
-    if "progressive" in ppconfig.SAMPLER_CHOICES[choice.kind] and "power" in values:
-        items.append(("power", "null"))  # progressive has its own formula; the constructor refuses both
-    elif values.get("progressive") not in (None, False):
-        items.append(("progressive", "False"))
-    if choice.start_epoch is not None:
-        items.append(("start_epoch", str(choice.start_epoch)))
-    if "shuffle" in values and values["shuffle"] is not True:
-        items.append(("shuffle", "True"))
-    return set_keys(source.text, node, items)
-
-
-def metric_edits(source: YamlSource, table: WeightTable) -> List[TextEdit]:
-    """A LongTailAcc entry with the counts first in Metric.Eval (PaddleClas picks the best model by the first
-    metric's first figure, LongTailAcc's balanced accuracy); the entries there stay. Existing LongTailAcc entries
-    (Metric.Train or Eval) get their counts updated instead, also without --metric, so they never go stale."""
-    counts = yaml_int_list(table.num_class_list)
-    existing = [keys for keys, _ in metric_entries(Context(source, Options()))]
-    if existing:
-        edits: List[TextEdit] = []
-        for keys in existing:
-            node = source.node_at(keys)
-            if not isinstance(node, yaml.MappingNode) or not node.value:
-                raise ProblemsError([Context(source, Options()).problem(
-                    METRIC_PARAMS, keys, "LongTailAcc is no mapping gen can update: write it as "
-                    "`- LongTailAcc: {num_class_list: [...]}`", at_key=True)])
-            edits.extend(set_keys(source.text, node, [("num_class_list", counts)]))
-        return edits
-    node = source.node_at(("Metric", "Eval"))
-    if not isinstance(node, yaml.SequenceNode) or not node.value:
-        raise ProblemsError([Context(source, Options()).problem(
-            METRIC_PARAMS, ("Metric", "Eval") if source.get(("Metric",)) is not None else (),
-            "--metric: the config has no Metric.Eval list to add LongTailAcc to; add `Metric: {Eval: [{TopkAcc: "
-            "{topk: [1, 5]}}]}`", at_key=True)])
-    entry = f"{METRIC_NAME}: {{num_class_list: {counts}}}"
-    if node.flow_style:
-        first = node.value[0].start_mark.index
-        return [TextEdit(first, first, f"{{{entry}}}, ")]
-    first = node.value[0]
-    line_start = source.text.rfind("\n", 0, first.start_mark.index) + 1
-    dash = source.text.rfind("-", line_start, first.start_mark.index)
-    indent = source.text[line_start:dash]
-    if indent.strip():  # `key: - item` on one line is not something to insert a line into
-        raise ProblemsError([Context(source, Options()).problem(
-            METRIC_PARAMS, ("Metric", "Eval"), "--metric: Metric.Eval is laid out in a way gen cannot add to; add "
-            "`- LongTailAcc: {num_class_list: [...]}` first in it by hand", at_key=True)])
-    return [TextEdit(line_start, line_start, f"{indent}- {entry}{newline_of(source.text)}")]
 
 
 def edit_config(source: YamlSource, table: WeightTable, gamma_given: bool, drw: Optional[Drw],
@@ -239,9 +178,18 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
     gamma_value = spec.rule(gamma if gamma is not None else spec.default)
     if config is None:
         table = table_from_lists(train_lists, delimiter or " ", class_num, gamma_value, clamp_empty, loss=spec.name)
-        return GenResult(loss_block(table, ", ".join(map(str, train_lists))), table, _table_notes(table))
+        advice = [note(f"{_label(spec.name)} from the first epoch: deferred re-weighting (plain cross-entropy "
+                       "first) is better on deep networks; gen --config CFG defers it by default")] if spec.weighted else []
+        return GenResult(loss_block(table, ", ".join(map(str, train_lists))), table, _table_notes(table) + advice,
+                         table.summary())
     source = load_config(config)
     existing_drw = _existing_drw(source)
+    not_deferred: List[Problem] = []  # why a converted CELoss is not deferred as by default
+    drw_default = drw_epoch is None and existing_drw is None
+    if drw_default:
+        drw_epoch, not_deferred = _default_drw(source, loss)
+    elif drw_epoch == 1 and existing_drw is None:  # from the first epoch: nothing to defer, no keys to write
+        drw_epoch, not_deferred = None, [note(f"--drw-epoch 1: {_label(spec.name)} from the first epoch, no DRW")]
     drw_planned = drw_epoch is not None or existing_drw is not None
     options = Options(data_root=data_root, world_size=world_size, csce_planned=True, drw_planned=drw_planned)
     notes = require_clean(source, options, PRECONDITIONS)
@@ -266,9 +214,14 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
         assert start is not None
         iters = ppconfig.iters_per_epoch(source, table.samples, world_size)  # keys checked by csce-drw-schedule
         drw = Drw(start, max(iters, 1))  # 0 iterations: the check of the result below says why
-        label = "CS_CE" if spec.name == params.LOSS_NAME else spec.name
-        notes.append(note(f"DRW: plain cross-entropy for epochs 1..{start - 1}, {label} from epoch {start} "
-                          f"({iters} iterations per epoch on {world_size} card{'s' if world_size > 1 else ''})"))
+        label = _label(spec.name)
+        if start == 1:
+            notes.append(note(f"DRW: drw_start_epoch 1, {label} from the first epoch (no plain cross-entropy phase)"))
+        else:
+            notes.append(note(f"DRW: plain cross-entropy for epochs 1..{start - 1}, {label} from epoch {start} "
+                              f"({iters} iterations per epoch on {world_size} card{'s' if world_size > 1 else ''})"
+                              + (DEFAULT_DRW_WHY.format(label=label) if drw_default else "")))
+    notes += not_deferred
     if sampler is not None:
         chosen = ", ".join(f"{k}: {v}" for k, v in ppconfig.SAMPLER_CHOICES[sampler.kind].items())
         since = f" from epoch {sampler.start_epoch} (instance-balanced before)" if sampler.start_epoch else ""
@@ -282,7 +235,54 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
     problems, _ = check_source(parse_yaml(text, config), result_options, RESULT_RULES)
     if errors_of(problems):
         raise ProblemsError(problems)  # nothing is written
-    return GenResult(text, table, notes + [p for p in problems if p.severity in (WARNING, NOTE)])
+    return GenResult(text, table, notes + [p for p in problems if p.severity in (WARNING, NOTE)],
+                     _summary_as_written(parse_yaml(text, config), table))
+
+
+# Why gen defers a re-weighting loss it writes in place of a CELoss (appended to its DRW note).
+DEFAULT_DRW_WHY = (": gen's default, 80% of Global.epochs plain as in the paper's reference code, where {label} "
+                   "from the first epoch does worse than plain CE; --drw-epoch 1 for {label} from the first epoch")
+
+
+def _label(name: str) -> str:
+    return "CS_CE" if name == params.LOSS_NAME else name
+
+
+def _default_drw(source: YamlSource, loss: Optional[str]) -> Tuple[Optional[int], List[Problem]]:
+    """The drw_start_epoch gen writes when not told (drw.default_start_epoch of Global.epochs) where it turns a
+    Loss.Train CELoss into a re-weighting loss (CS_CE, class-balanced), with the note that says so; None, and a note
+    why, when the config gives no schedule to defer by. Balanced Softmax is not deferred: the reference code has it
+    better from the first epoch. Entries of the three losses keep what they have."""
+    targets = [_target(name, loss) for keys, name, _ in _entries(source)
+               if keys[:2] == ("Loss", "Train") and name == ppconfig.CE_NAME]
+    weighted = [target for target in targets if params.LOSSES[target].weighted]
+    if not weighted:
+        return None, []
+    label = _label(weighted[0])
+    epochs = source.get(("Global", "epochs"))
+    unusable = schedule_key_problems(Context(source, Options(drw_planned=True)))
+    if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 2 or unusable:
+        why = unusable[0][1] if unusable else "no Global.epochs" if epochs is None else f"Global.epochs is {epochs!r}"
+        return None, [note(f"{label} from the first epoch, not deferred as gen does by default ({why}); "
+                           "give --drw-epoch E to defer it", source.path)]
+    return default_start_epoch(epochs), []
+
+
+def _summary_as_written(result: YamlSource, table: WeightTable) -> str:
+    """The summary of the first Loss.Train entry as gen wrote it: an entry that kept its own loss or strength
+    (no --loss / --gamma given) is described by those, not by the defaults."""
+    for keys, name, values in _entries(result):
+        if keys[:2] == ("Loss", "Train") and name in params.LOSSES:
+            spec = params.LOSSES[name]
+            strength = values.get(spec.strength, spec.default)
+            if (name, strength) == (table.loss, table.strength) or not isinstance(strength, (int, float)):
+                break
+            try:
+                per_class = spec.per_class(table.num_class_list, float(strength))
+            except (ValueError, OverflowError):
+                break
+            return replace(table, loss=name, strength=float(strength), weights=per_class).summary()
+    return table.summary()
 
 
 def _existing_drw(source: YamlSource) -> Optional[int]:

@@ -108,8 +108,8 @@ class _CountLoss(nn.Layer):
     def _check_first_call(self, batch_size: int) -> None:
         """Once per run, with DRW: say when the counter does not start at 0, and when the run's epoch length moves the switch."""
         self._first_call_checked = True
-        if self.drw_start_epoch is None or self.iters_per_epoch is None:
-            return  # without DRW neither the counter nor the epoch length changes anything
+        if self.drw_start_epoch is None or self.iters_per_epoch is None or self.switch_step == 0:
+            return  # without DRW (or drw_start_epoch 1) neither the counter nor the epoch length changes anything
         step = int(self.train_steps.item())
         if step != 0:
             _log_once(resume_message(self.NAME, step, self.switch_step))

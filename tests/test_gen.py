@@ -160,10 +160,15 @@ def test_example_config_is_edited_in_the_loss_section_only(tmp_path):
     data = yaml.safe_load(after)
     name, values = loss_entry(data)
     assert name == "CostSensitiveCE"
+    # DRW by default: 90 epochs -> round(0.8 * 90) + 1 = 73; 2480 images in batches of 64 -> 39 steps an epoch
     assert values == {"weight": 1.0, "epsilon": 0.1, "gamma": 1.0,
-                      "num_class_list": [1000, 599, 359, 215, 129, 77, 46, 28, 17, 10]}
+                      "num_class_list": [1000, 599, 359, 215, 129, 77, 46, 28, 17, 10],
+                      "drw_start_epoch": 73, "iters_per_epoch": 39}
     assert "epsilon: 0.1   # label smoothing, kept by csce-config gen" in after
-    assert loss_entry(data, "Eval")[0] == "CostSensitiveCE"
+    assert loss_entry(data, "Eval") == ("CostSensitiveCE", {  # the eval loss never gets a step counter
+        "weight": 1.0, "gamma": 1.0, "num_class_list": [1000, 599, 359, 215, 129, 77, 46, 28, 17, 10]})
+    assert ("note: DRW: plain cross-entropy for epochs 1..72, CS_CE from epoch 73 (39 iterations per epoch on 1 "
+            "card): gen's default") in result.stderr
 
 
 def test_config_without_output_prints_the_whole_config(tmp_path):
@@ -265,14 +270,36 @@ def eligible(data: Any) -> Tuple[bool, Optional[int], str]:
     return ok, class_num, dataset.get("delimiter") or " "
 
 
+def expected_drw(data: dict, samples: int) -> dict:
+    """The DRW keys gen writes by default into a Train entry, computed here from the config on its own: the first
+    re-weighted epoch round(0.8 * epochs) + 1, and the engine's steps per epoch; {} when the config gives none."""
+    section = data.get("Global") or {}
+    epochs = section.get("epochs")
+    sampler = data["DataLoader"]["Train"].get("sampler") or {}
+    if not isinstance(epochs, int) or epochs < 2:
+        return {}
+    if section.get("iter_per_epoch"):
+        iters = section["iter_per_epoch"]
+    elif sampler.get("name", "DistributedBatchSampler") in ("DistributedBatchSampler", "LongTailSampler"):
+        batch = sampler["batch_size"]
+        iters = samples // batch if sampler.get("drop_last") else -(-samples // batch)
+    else:
+        return {}
+    update_freq = section.get("update_freq", 1)
+    update_freq = 1 if iters < update_freq else update_freq
+    return {"drw_start_epoch": min(epochs, int(0.8 * epochs + 0.5) + 1),
+            "iters_per_epoch": max(iters // update_freq * update_freq, 1)}
+
+
 def expected_after_gen(data: dict, counts: list) -> dict:
     expected = copy.deepcopy(data)
     for section in ("Train", "Eval"):
         for index, entry in enumerate(expected["Loss"].get(section) or []):
             (name, values), = entry.items()
             if name == "CELoss":
+                drw = expected_drw(data, sum(counts)) if section == "Train" else {}
                 expected["Loss"][section][index] = {
-                    "CostSensitiveCE": {**values, "gamma": 1.0, "num_class_list": counts}
+                    "CostSensitiveCE": {**values, "gamma": 1.0, "num_class_list": counts, **drw}
                 }
     return expected
 
@@ -299,6 +326,8 @@ def test_real_config(config: Path, tmp_path: Path):
     before, after = config.read_text(encoding="utf-8"), out.read_text(encoding="utf-8")
     assert_only_loss_changed(before, after)
     assert yaml.load(after, Loader=yaml.CSafeLoader) == expected_after_gen(data, counts)  # libyaml: same values, faster
+    told = "gen's default, 80% of Global.epochs" if expected_drw(data, sum(counts)) else "not deferred as gen does"
+    assert told in result.stderr, result.stderr  # either way the user is told
 
 
 def test_most_real_configs_are_eligible():
@@ -684,3 +713,105 @@ def test_an_existing_long_tail_acc_gets_new_counts_without_metric(tmp_path):
     assert run("--train-list", str(listing), "--config", str(config), "--write").exit_code == 0
     assert yaml.safe_load(config.read_text())["Metric"]["Eval"] == [
         {"TopkAcc": {"topk": [1, 5]}}, {"LongTailAcc": {"num_class_list": [9, 3, 1]}}]
+
+
+# --- DRW by default (issue 15.6: the paper's reference code and our Fashion-MNIST run both favour it) -------------
+
+DRW_CONFIG = (
+    "Global:\n  epochs: 15\nDataLoader:\n  Train:\n    dataset: {name: ImageNetDataset, cls_label_path: l.txt}\n"
+    "    sampler: {name: DistributedBatchSampler, batch_size: 4, drop_last: False}\n"
+    "Loss:\n  Train:\n    - CELoss: {weight: 1.0}\n  Eval:\n    - CELoss: {weight: 1.0}\n"
+)
+
+
+def drw_case(tmp_path: Path, text: str = DRW_CONFIG) -> Tuple[Path, str]:
+    config = tmp_path / "cfg.yaml"
+    config.write_text(text)
+    return config, str(write_list(tmp_path / "l.txt", [9, 3, 1]))  # 13 images: ceil(13 / 4) = 4 steps an epoch
+
+
+def test_a_converted_celoss_is_deferred_by_default(tmp_path):
+    config, listing = drw_case(tmp_path)
+    result = run("--train-list", listing, "--config", str(config), "-o", str(tmp_path / "out.yaml"))
+    assert result.exit_code == 0, result.stderr
+    data = yaml.safe_load((tmp_path / "out.yaml").read_text())
+    assert loss_entry(data)[1] == {"weight": 1.0, "gamma": 1.0, "num_class_list": [9, 3, 1],
+                                   "drw_start_epoch": 13, "iters_per_epoch": 4}  # 12 plain epochs of 15
+    assert "drw_start_epoch" not in loss_entry(data, "Eval")[1]
+    assert result.stderr.count("CS_CE from epoch 13 (4 iterations per epoch on 1 card): gen's default") == 1
+
+
+@pytest.mark.parametrize("loss, name", [("class-balanced", "ClassBalancedCE"), ("csce", "CostSensitiveCE")])
+def test_each_reweighting_loss_is_deferred_and_balanced_softmax_is_not(tmp_path, loss, name):
+    config, listing = drw_case(tmp_path)
+    for chosen, deferred in ((loss, True), ("balanced-softmax", False)):
+        out = tmp_path / f"{chosen}.yaml"
+        result = run("--train-list", listing, "--config", str(config), "--loss", chosen, "-o", str(out))
+        assert result.exit_code == 0, result.stderr
+        values = loss_entry(yaml.safe_load(out.read_text()))[1]
+        assert ("drw_start_epoch" in values) is deferred, (chosen, values)
+        assert ("gen's default" in result.stderr) is deferred
+
+
+def test_drw_epoch_1_writes_no_drw_and_says_so(tmp_path):
+    config, listing = drw_case(tmp_path)
+    result = run("--train-list", listing, "--config", str(config), "--drw-epoch", "1", "--write")
+    assert result.exit_code == 0, result.stderr
+    values = loss_entry(yaml.safe_load(config.read_text()))[1]
+    assert values == {"weight": 1.0, "gamma": 1.0, "num_class_list": [9, 3, 1]}
+    assert "note: --drw-epoch 1: CS_CE from the first epoch, no DRW" in result.stderr
+    once = config.read_bytes()  # a second run has a CostSensitiveCE entry now: it keeps it as it is, no default DRW
+    again = run("--train-list", listing, "--config", str(config), "--write")
+    assert again.exit_code == 0 and config.read_bytes() == once and "DRW" not in again.stderr
+
+
+def test_drw_epoch_1_sets_an_existing_switch_to_the_first_epoch(tmp_path):
+    config, listing = drw_case(tmp_path, DRW_CONFIG.replace(
+        "- CELoss: {weight: 1.0}\n  Eval", "- CostSensitiveCE: {weight: 1.0, gamma: 1.0, num_class_list: [1, 1, 1], "
+        "drw_start_epoch: 13, iters_per_epoch: 4}\n  Eval"))
+    result = run("--train-list", listing, "--config", str(config), "--drw-epoch", "1", "--write")
+    assert result.exit_code == 0, result.stderr
+    assert loss_entry(yaml.safe_load(config.read_text()))[1]["drw_start_epoch"] == 1
+    assert "drw_start_epoch 1, CS_CE from the first epoch" in result.stderr
+
+
+@pytest.mark.parametrize("edit, why", [
+    (("  epochs: 15\n", ""), "(no Global.epochs)"),
+    (("epochs: 15", "epochs: 1"), "(Global.epochs is 1)"),
+    (("name: DistributedBatchSampler", "name: PKSampler"), "(the train sampler is PKSampler, whose batches per epoch"),
+])
+def test_no_default_drw_without_a_schedule_and_the_user_is_told(tmp_path, edit, why):
+    config, listing = drw_case(tmp_path, DRW_CONFIG.replace(*edit))
+    result = run("--train-list", listing, "--config", str(config), "-o", str(tmp_path / "out.yaml"))
+    assert result.exit_code == 0, result.stderr
+    assert "drw_start_epoch" not in loss_entry(yaml.safe_load((tmp_path / "out.yaml").read_text()))[1]
+    assert f"cfg.yaml: note: CS_CE from the first epoch, not deferred as gen does by default {why}" in result.stderr
+
+
+def test_the_standalone_block_advises_drw(long_tail_list):
+    result = run("--train-list", str(long_tail_list))
+    assert result.exit_code == 0
+    assert "note: CS_CE from the first epoch: deferred re-weighting" in result.stderr
+    assert "deferred" not in run("--train-list", str(long_tail_list), "--loss", "balanced-softmax").stderr
+
+
+@pytest.mark.parametrize("epochs, start", [(200, 161), (90, 73), (15, 13), (10, 9), (5, 5), (2, 2), (1, 1)])
+def test_default_start_epoch(epochs, start):
+    from ppcls_csce.drw import default_start_epoch
+    assert default_start_epoch(epochs) == start
+
+
+def test_summary_describes_the_entry_as_written(tmp_path):
+    """Without --gamma an existing entry keeps its gamma; the summary line must show that gamma, not the default."""
+    config, listing = drw_case(tmp_path, DRW_CONFIG.replace(
+        "- CELoss: {weight: 1.0}\n  Eval", "- CostSensitiveCE: {weight: 1.0, gamma: 0.5, num_class_list: [1, 1, 1]}\n  Eval"))
+    result = run("--train-list", listing, "--config", str(config), "-o", str(tmp_path / "out.yaml"))
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[-2:] == [  # weights (1/9)^0.5 .. 1
+        "3 classes, 13 samples, imbalance ratio 9 (N_max 9 / N_min 1), weights 0.3333 .. 1 (gamma 0.5)",
+        f"wrote {tmp_path / 'out.yaml'}"]
+    kept = DRW_CONFIG.replace("- CELoss: {weight: 1.0}\n  Eval",
+                              "- BalancedSoftmaxCE: {weight: 1.0, tau: 0.5, num_class_list: [1, 1, 1]}\n  Eval")
+    config.write_text(kept)
+    result = run("--train-list", listing, "--config", str(config), "-o", str(tmp_path / "out.yaml"))
+    assert "adjustments 0 .. 1.099 (tau 0.5)" in result.stderr  # 0.5 * log 9 = 1.0986

@@ -635,6 +635,7 @@ def test_drw_drift_is_logged_once_with_both_numbers_and_the_fix(cls: type, monke
     evaluation.eval()
     evaluation(paddle.zeros([16, 5]), paddle.zeros([16, 1], "int64"))
     _train(cls(COUNTS), 16, 1)  # no DRW: nothing to drift
+    _train(cls(COUNTS, drw_start_epoch=1, iters_per_epoch=9), 16, 1)  # the switch at step 0: nothing to drift either
     assert len(recorder.lines) == 1
 
 

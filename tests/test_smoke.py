@@ -36,7 +36,10 @@ def checks_of(result: Result) -> dict:
 
 
 def gen_config(tmp_path: Path, *extra: str) -> Path:
-    """A config the way a user gets one: `csce-config gen --config PULC -o`."""
+    """A config the way a user gets one: `csce-config gen --config PULC -o`; without DRW (`--drw-epoch 1`, gen's
+    opt-out of its default) unless `extra` gives a --drw-epoch."""
+    if "--drw-epoch" not in extra:
+        extra = (*extra, "--drw-epoch", "1")
     train_list = write_list(tmp_path / "train_list.txt", COUNTS)
     output = tmp_path / "config.yaml"
     result = CliRunner().invoke(

@@ -47,13 +47,13 @@ class Arm:
 
 
 ARMS = (
-    Arm("ce", "CE", ("--gamma", "0")),
-    Arm("cs_ce", "CS_CE (gamma 1, from epoch 1)", ("--gamma", "1")),
+    Arm("ce", "CE", ("--gamma", "0", "--drw-epoch", "1")),  # --drw-epoch 1: no DRW (gen defers by default)
+    Arm("cs_ce", "CS_CE (gamma 1, from epoch 1)", ("--gamma", "1", "--drw-epoch", "1")),
     Arm("drw", "DRW (CE, then CS_CE gamma 1)", ("--gamma", "1", "--drw-epoch", "{drw}")),
     Arm("balanced_softmax", "Balanced Softmax", ("--loss", "balanced-softmax"), needs="loss"),
     Arm("ce_posthoc", "CE + post-hoc adjustment (tau 1)", (), needs="adjust", trained=False),
     Arm("drs", "DRS (CE, class-balanced sampling deferred)",
-        ("--gamma", "0", "--sampler", "balanced", "--sampler-epoch", "{drw}"), needs="sampler"),
+        ("--gamma", "0", "--drw-epoch", "1", "--sampler", "balanced", "--sampler-epoch", "{drw}"), needs="sampler"),
 )
 
 
@@ -207,6 +207,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                   flush=True)
         print(f"[{number}/{len(todo)}] {arm.key} seed {seed}: running ({time.strftime('%H:%M:%S')})", flush=True)
         split = prepare_data(args.data, work / "data", schedule, seed)
+        if not arm.trained and saved_model(work / "runs" / f"ce_seed{seed}", schedule.arch) is None:
+            # a derived arm on a new work folder: its CE model is gone, so train CE again (same seed)
+            print(f"[{number}/{len(todo)}] ce seed {seed}: its model is not in {work}, training it again "
+                  f"for {arm.key}", flush=True)
+            ce_record = run_one(ARMS[0], seed, copy, work, work / "data", split, schedule, log)
+            ce_record["schedule"] = asdict(schedule)
+            ltreport.write_json(out / "runs" / f"ce_seed{seed}.json", ce_record)
         record = run_one(arm, seed, copy, work, work / "data", split, schedule, log)
         record["schedule"] = asdict(schedule)
         ltreport.write_json(record_path, record)

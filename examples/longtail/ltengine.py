@@ -67,15 +67,17 @@ def prepare_paddleclas(source: Path, work: Path) -> Path:
 
 
 def prepare_base(copy: Path, schedule: Schedule, out: Path) -> None:
-    """The real config with what -o cannot express: 10 classes, small-image transforms, the batch size.
+    """The real config with what -o cannot express: 10 classes, small-image transforms, the batch size, the epochs.
 
-    The batch size must be in the file before gen (DRW counts iterations per epoch from it).
+    The batch size and the epochs must be in the file before gen (DRW counts iterations per epoch from the first,
+    and gen checks the switch against the second).
     """
     import yaml
 
     config = yaml.safe_load((copy / BASE_CONFIG).read_text())
     config["Arch"] = {"name": schedule.arch, "class_num": 10}
     config["Global"]["use_dali"] = False
+    config["Global"]["epochs"] = schedule.epochs  # what gen reads to check (and default) the DRW switch
     config["AMP"]["use_amp"] = False
     normalize = {"NormalizeImage": {"scale": "1.0/255.0", "mean": [MEAN] * 3, "std": [STD] * 3, "order": ""}}
     decode = {"DecodeImage": {"to_rgb": True, "channel_first": False}}
