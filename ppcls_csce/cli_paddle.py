@@ -40,8 +40,8 @@ def uninstall_command(paddleclas: str, force: bool) -> None:
 
 @click.command("smoke")
 @click.option("--config", type=click.Path(dir_okay=False), default=None,
-              help="A PaddleClas config: the loss is built from its Loss.Train. Exactly one of --config, --class-num, "
-                   "--train-list is needed.")
+              help="A PaddleClas config: each CostSensitiveCE, ClassBalancedCE and BalancedSoftmaxCE of its "
+                   "Loss.Train is built and run. Exactly one of --config, --class-num, --train-list is needed.")
 @click.option("--class-num", type=CLASS_COUNT, default=None,
               help="K classes with synthetic long-tailed counts (imbalance 100), gamma 1.0.")
 @click.option("--train-list", type=click.Path(dir_okay=False), default=None,

@@ -55,6 +55,10 @@ def generate_body(source: str) -> str:
     for node in relative:
         if id(node) not in top or node.level != 1 or not node.module or "." in node.module:
             raise RuntimeError(f"{source}:{node.lineno}: only top-level `from .<module> import ...` can be inlined")
+        aliased = [f"{alias.name} as {alias.asname}" for alias in node.names if alias.asname]
+        if aliased:  # inlining brings in the sibling's own names, so an alias would be undefined in PaddleClas
+            raise RuntimeError(f"{source}:{node.lineno}: `from .{node.module} import {', '.join(aliased)}` cannot "
+                               f"be inlined; import the name as it is")
     replacements, seen = [], set()
     for node in sorted(relative, key=lambda n: n.lineno):  # each sibling once, where it is first imported
         replacements.append((node, "" if node.module in seen else _inlined(str(node.module))))

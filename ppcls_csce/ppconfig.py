@@ -15,6 +15,7 @@ TRAIN_DATASET: Path_ = ("DataLoader", "Train", "dataset")
 SAMPLER: Path_ = ("DataLoader", "Train", "sampler")
 DEFAULT_SAMPLER = "DistributedBatchSampler"
 LONG_TAIL_SAMPLER = "LongTailSampler"  # ppcls_csce/sampler.py: a DistributedBatchSampler subclass, the same len()
+LONG_TAIL_METRIC = "LongTailAcc"  # ppcls_csce/metric.py: balanced and many/medium/few-shot accuracy
 COUNTABLE_SAMPLERS = (DEFAULT_SAMPLER, LONG_TAIL_SAMPLER)  # the samplers whose batches per epoch are derived here
 # gen --sampler: the LongTailSampler keys of each choice (sampler.py's constructor)
 SAMPLER_CHOICES = {"power": {"power": "1.0"}, "sqrt": {"power": "0.5"}, "balanced": {"power": "0.0"},

@@ -133,7 +133,8 @@ def test_bad_input_gives_exactly_its_located_lines(workdir, args, stdout_lines, 
 
 def test_smoke_reports_the_config_problem_like_validate(workdir):
     done = console(["smoke", "--config", "celoss.yaml"], workdir)
-    smoke_loss = ("celoss.yaml:5:3: error: Loss.Train has CELoss but no CostSensitiveCE; add it with: csce-config gen "
+    smoke_loss = ("celoss.yaml:5:3: error: Loss.Train has CELoss but none of CostSensitiveCE, ClassBalancedCE, "
+                  "BalancedSoftmaxCE; add one with: csce-config gen "
                   "--config celoss.yaml --write [smoke-loss]")
     assert (done.returncode, done.stdout, done.stderr.splitlines()) == (1, "", [smoke_loss, NO_WEIGHT])
 

@@ -125,6 +125,16 @@ def loss_classes() -> List[str]:
     return [node.name for node in tree.body if isinstance(node, ast.ClassDef) and not node.name.startswith("_")]
 
 
+def test_the_names_configs_use_are_the_names_install_imports() -> None:
+    """validate's installed-names rule and gen look for these names; PaddleClas eval()s what install imports."""
+    from ppcls_csce import params, ppconfig
+
+    imported = {part.source: part.names for part in MANIFEST}
+    assert imported["sampler.py"] == [ppconfig.LONG_TAIL_SAMPLER]
+    assert imported["metric.py"] == [ppconfig.LONG_TAIL_METRIC]
+    assert sorted(imported["loss.py"]) == sorted(params.LOSSES)
+
+
 def test_install_check_uninstall_round_trip(checkout: Path) -> None:
     before = snapshot(checkout)
     result = run("install", "--paddleclas", str(checkout), "--check")

@@ -32,6 +32,23 @@ def test_each_sibling_is_inlined_once() -> None:
     assert "from .counts" not in body and "def epoch_probabilities" in body
 
 
+@pytest.mark.parametrize("line, allowed", [("from .counts import shot_groups as groups", False),
+                                           ("from .counts import shot_groups", True)])
+def test_an_aliased_sibling_import_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str,
+                                              allowed: bool) -> None:
+    """Inlining brings in counts.py's own names: `groups` would be undefined in the installed file."""
+    import ppcls_csce.plugin_source as plugin_source
+
+    (tmp_path / "counts.py").write_text((Path(plugin_source.__file__).parent / "counts.py").read_text())
+    (tmp_path / "mod.py").write_text(f"{line}\n")
+    monkeypatch.setattr(plugin_source, "_PACKAGE_DIR", tmp_path)
+    if allowed:
+        assert "def shot_groups" in generate_body("mod.py")
+    else:
+        with pytest.raises(RuntimeError, match=r"mod.py:1: `from .counts import shot_groups as groups` cannot"):
+            generate_body("mod.py")
+
+
 def test_generated_files_import_only_paddle_numpy_and_stdlib() -> None:
     for part in MANIFEST:
         source = generate_source(part.source)

@@ -241,7 +241,7 @@ def test_config_without_cs_ce(tmp_path: Path) -> None:
     assert result.stdout == ""
     line = result.stderr.strip()
     assert "\n" not in line
-    assert line.startswith(f"{PULC_CONFIG}:29:3: error: Loss.Train has CELoss but no CostSensitiveCE")
+    assert line.startswith(f"{PULC_CONFIG}:29:3: error: Loss.Train has CELoss but none of CostSensitiveCE")
     assert "csce-config gen" in line and line.endswith(" [smoke-loss]")
 
 

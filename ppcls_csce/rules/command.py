@@ -39,12 +39,12 @@ def check_gen_dataset(context: Context) -> Iterator[Problem]:
 
 
 def check_smoke_loss(context: Context) -> Iterator[Problem]:
-    """smoke runs the first CostSensitiveCE, ClassBalancedCE or BalancedSoftmaxCE of Loss.Train: one must be there."""
+    """smoke runs every CostSensitiveCE, ClassBalancedCE and BalancedSoftmaxCE of Loss.Train: one must be there."""
     names = [name for keys, name, _ in ppconfig.loss_entries(context.source) if keys[:2] == ("Loss", "Train")]
     if not set(names) & set(params.LOSSES):
         found = ", ".join(names) or "no loss"
         yield context.problem(SMOKE_LOSS, ("Loss", "Train") if isinstance(context.source.get(("Loss",)), dict) else (),
-                              f"Loss.Train has {found} but no {params.LOSS_NAME}; add it with: csce-config gen "
+                              f"Loss.Train has {found} but none of {', '.join(params.LOSSES)}; add one with: csce-config gen "
                               f"--config {context.path} --write", at_key=True)
 
 
@@ -61,7 +61,7 @@ GEN_DATASET = Rule(
 )
 SMOKE_LOSS = Rule(
     "smoke-loss", ERROR,
-    "smoke: Loss.Train has no CostSensitiveCE entry to build and run.",
+    "smoke: Loss.Train has no CostSensitiveCE, BalancedSoftmaxCE or ClassBalancedCE entry to build and run.",
     check=check_smoke_loss,
 )
 LIST_CLASSES = Rule(

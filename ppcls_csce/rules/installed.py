@@ -13,7 +13,7 @@ from ..report import Problem
 from ..yamlsource import YamlSource
 from .base import ERROR, Context, Keys, Options, Rule
 
-SAMPLER, METRIC = "LongTailSampler", "LongTailAcc"
+SAMPLER, METRIC = ppconfig.LONG_TAIL_SAMPLER, ppconfig.LONG_TAIL_METRIC
 States = Dict[str, Tuple[str, str]]  # name -> (state, why), from install.part_states
 
 

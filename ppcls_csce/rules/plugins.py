@@ -11,7 +11,7 @@ from .. import counts, ppconfig
 from ..report import Problem
 from .base import ERROR, Context, Keys, Rule
 
-METRIC_NAME = "LongTailAcc"
+METRIC_NAME = ppconfig.LONG_TAIL_METRIC
 
 
 def _whole(value: Any) -> bool:
