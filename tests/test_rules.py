@@ -269,6 +269,19 @@ def test_weight_underflow_boundary(gamma: float, warned: bool) -> None:
     assert bool(found) == warned and all(p.severity == WARNING for p in found)
 
 
+@pytest.mark.parametrize("section, tau, warned", [("Train", 0.63, False), ("Train", 0.64, True), ("Eval", 0.64, False)])
+def test_balanced_softmax_smoothing_boundary(section: str, tau: float, warned: bool) -> None:
+    """2 classes, epsilon 0.1: the margin is log(1 + 2 * 0.9 / 0.1) = log 19 = 2.944, and tau * log 100 reaches it at
+    tau = 0.639. Only the training loss is meant (an Eval entry trains nothing)."""
+    text = (f"Arch:\n  name: R\n  class_num: 2\nLoss:\n  {section}:\n    - BalancedSoftmaxCE:\n        weight: 1.0\n"
+            f"        tau: {tau}\n        epsilon: 0.1\n        num_class_list: [100, 1]\n")
+    found = [p for p in validate_text(text, "c.yaml") if p.rule == "balanced-softmax-smoothing"]
+    assert bool(found) == warned and all(p.severity == WARNING and (p.line, p.column) == (9, 18) for p in found)
+    if warned:
+        assert "= 2.94, and Balanced Softmax's tau * log(N_max / N_min) = 2.95 is larger" in found[0].message
+        assert "the class of 100 images loses to the rarest" in found[0].message
+
+
 def test_the_plugin_keys_are_the_constructors_parameters() -> None:
     """counts.py names LongTailSampler's and LongTailAcc's keys once (the rules read them without paddle); they
     must be the constructors' parameters, and metric.py's figures are counts.py's."""

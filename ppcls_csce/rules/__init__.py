@@ -10,7 +10,7 @@ it in a Rule, append it to that module's RULES, and add its fixtures and README 
 from typing import Dict, List
 
 from . import (class_count, command, consistency, csce_params, dataset, eval_names, installed, loss_shape, plugins,
-               relabel, schedule, stale, underflow, yaml_file)
+               relabel, schedule, smoothing, stale, underflow, yaml_file)
 from .base import Context, Options, Rule
 
 RULES: List[Rule] = [
@@ -23,6 +23,7 @@ RULES: List[Rule] = [
     *dataset.RULES,
     *schedule.RULES,
     *underflow.RULES,
+    *smoothing.RULES,
     *consistency.RULES,
     *stale.RULES,
     *plugins.RULES,
