@@ -815,3 +815,16 @@ def test_summary_describes_the_entry_as_written(tmp_path):
     config.write_text(kept)
     result = run("--train-list", listing, "--config", str(config), "-o", str(tmp_path / "out.yaml"))
     assert "adjustments 0 .. 1.099 (tau 0.5)" in result.stderr  # 0.5 * log 9 = 1.0986
+
+
+def test_balanced_softmax_into_a_label_smoothed_config_is_a_warning(tmp_path):
+    listing = write_list(tmp_path / "l.txt", [100] + [1] * 9)
+    config = tmp_path / "cfg.yaml"
+    config.write_bytes((EXAMPLES / "ResNet18_longtail.yaml").read_bytes())
+    args = ("--train-list", str(listing), "--config", str(config), "--loss", "balanced-softmax")
+    smoothed = run(*args, "-o", str(tmp_path / "smoothed.yaml"))
+    assert smoothed.exit_code == 0 and "epsilon: 0.1" in (tmp_path / "smoothed.yaml").read_text()
+    assert "margin of at most log(1 + K (1 - epsilon) / epsilon) = 4.51" in smoothed.stderr
+    assert smoothed.stderr.count("[balanced-softmax-smoothing]") == 1
+    milder = run(*args, "--tau", "0.9", "-o", str(tmp_path / "milder.yaml"))
+    assert milder.exit_code == 0 and "[balanced-softmax-smoothing]" not in milder.stderr
