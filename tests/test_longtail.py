@@ -285,6 +285,11 @@ def test_configs_come_from_gen_and_drw_switches_after_identical_ce_epochs(quick:
             params = entry["CostSensitiveCE"]
             assert params["num_class_list"] == counts and params["gamma"] == gamma
             assert params.get("drw_start_epoch") == (2 if arm == "drw" else None)
+        # the base config's label smoothing, kept by gen, except in the arms that take it out
+        for arm, epsilon in (("balanced_softmax", 0.1), ("ce_plain", None), ("balanced_softmax_plain", None)):
+            config = yaml.safe_load((out / "work" / "configs" / f"{arm}_seed{seed}.yaml").read_text())
+            (entry,) = config["Loss"]["Train"]
+            assert next(iter(entry.values())).get("epsilon") == epsilon, arm
     losses = train_losses((out / "work" / "train.log").read_text())
     for seed in (0, 1):
         ce, cs_ce, drw = (losses[f"{arm}_seed{seed}"] for arm in FM_ARMS)
@@ -308,7 +313,13 @@ def test_quick_results_table_and_plot(quick: Quick) -> None:
         assert all(CELL.match(cell.strip()) for cell in main_row[0].strip("|").split("|")[2:7]), main_row
     paired = [row for row in rows if re.match(r"^\| .* \| 2 \| [+-]\d+\.\d ± \d+\.\d \| [0-2]/2 \|", row)]
     ran = {record["arm"] for record in json.loads((out / "results.json").read_text())["runs"]}
-    assert {row.split(" | ")[0][2:] for row in paired} == {labels[key] for key in ran - {"ce"}}
+    assert {row.split(" | ")[0][2:] for row in paired} == {labels[key] for key in ran - {"ce", "ce_plain"}}
+    against = {row.split(" | ")[0][2:]: row.split(" | ")[1] for row in paired}  # each with the CE of its smoothing
+    assert against[labels["balanced_softmax"]] == labels["ce"]
+    assert against[labels["balanced_softmax_plain"]] == against[labels["ce_plain_posthoc"]] == labels["ce_plain"]
+    schedule = json.loads((out / "results.json").read_text())["schedule"]
+    drw = min(schedule["epochs"], round(0.8 * schedule["epochs"]) + 1)  # the epoch the drw arm's weights start (not CE's --drw-epoch 1)
+    assert f"DRW is plain CE, then gamma 1 from epoch {drw}." in markdown
     data = (out / "per_class_accuracy.png").read_bytes()
     assert data[:8] == PNG_MAGIC
 
@@ -324,6 +335,30 @@ def test_a_second_run_trains_nothing_and_keeps_the_numbers(quick: Quick) -> None
     assert done.stdout.count("done before, kept") == len(before) and "running" not in done.stdout
     assert log.read_text() == before_log
     assert json.loads((out / "results.json").read_text())["runs"] == before
+
+
+@pytest.mark.engine
+@needs_engine
+def test_a_new_work_folder_trains_ce_again_for_the_derived_arms(quick: Quick, tmp_path: Path) -> None:
+    """Resuming on another machine: the finished records are there, the CE model is not. A derived run still to do
+    trains CE again first and redoes every derived arm of that seed from it (paddle's CPU training is not bit-for-bit
+    repeatable, so a derived arm and its CE must come from one model)."""
+    out, _ = quick
+    (tmp_path / "runs").mkdir()
+    for record in (out / "runs").glob("*_seed0.json"):
+        if record.name != "ce_posthoc_half_seed0.json":  # marked, to see which get written again
+            (tmp_path / "runs" / record.name).write_text(json.dumps({**json.loads(record.read_text()), "old": 1}))
+    done = fm_run(tmp_path, "--paddleclas", str(paddleclas_checkout()), "--work", str(tmp_path / "new_work"),
+                  "--arms", "ce,ce_posthoc,ce_posthoc_half", "--seeds", "1")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.count("ce seed 0: its model is not in") == 1
+    for key in ("ce", "ce_posthoc", "ce_posthoc_half"):
+        record = json.loads((tmp_path / "runs" / f"{key}_seed0.json").read_text())
+        assert "old" not in record and len(record["per_class"]) == 10, key  # each was really done again
+    ce_record = json.loads((tmp_path / "runs" / "ce_seed0.json").read_text())
+    assert f"Global.output_dir={tmp_path / 'new_work' / 'runs' / 'ce_seed0'}" in ce_record["overrides"]
+    assert "old" in json.loads((tmp_path / "runs" / "drw_seed0.json").read_text())  # a trained arm is kept
+    assert (tmp_path / "new_work" / "runs" / "ce_seed0").is_dir()
 
 
 def test_split_follows_cifar10_lt_and_the_seed_picks_the_rare_class() -> None:

@@ -44,6 +44,13 @@ class Arm:
     gen: Sequence[str]  # gen flags; "{drw}" becomes the deferred epoch
     needs: str = ""  # "" | "loss" | "sampler" | "adjust": a gen flag or command not every version has
     trained: bool = True  # False: derived from the CE model, no training
+    tau: float = 1.0  # a derived arm's post-hoc adjustment, tau * log(prior)
+    smoothing: bool = True  # False: gen writes it from the base config with the label smoothing taken out
+
+    @property
+    def baseline(self) -> str:
+        """The CE arm of the same label smoothing: what the arm is paired with, and a derived arm's model."""
+        return "ce" if self.smoothing else "ce_plain"
 
 
 ARMS = (
@@ -52,8 +59,15 @@ ARMS = (
     Arm("drw", "DRW (CE, then CS_CE gamma 1)", ("--gamma", "1", "--drw-epoch", "{drw}")),
     Arm("balanced_softmax", "Balanced Softmax", ("--loss", "balanced-softmax"), needs="loss"),
     Arm("ce_posthoc", "CE + post-hoc adjustment (tau 1)", (), needs="adjust", trained=False),
+    Arm("ce_posthoc_half", "CE + post-hoc adjustment (tau 0.5)", (), needs="adjust", trained=False, tau=0.5),
     Arm("drs", "DRS (CE, class-balanced sampling deferred)",
         ("--gamma", "0", "--drw-epoch", "1", "--sampler", "balanced", "--sampler-epoch", "{drw}"), needs="sampler"),
+    # Without label smoothing (the base config's epsilon 0.1 caps a logit margin at log 91, below log 100)
+    Arm("ce_plain", "CE, no label smoothing", ("--gamma", "0", "--drw-epoch", "1"), smoothing=False),
+    Arm("balanced_softmax_plain", "Balanced Softmax, no label smoothing", ("--loss", "balanced-softmax"),
+        needs="loss", smoothing=False),
+    Arm("ce_plain_posthoc", "CE, no label smoothing, + post-hoc adjustment (tau 1)", (), needs="adjust",
+        trained=False, smoothing=False),
 )
 
 
@@ -99,8 +113,8 @@ def run_one(arm: Arm, seed: int, copy: Path, work: Path, data: Path, split: Dict
         shutil.rmtree(output, ignore_errors=True)  # a half-finished run starts again
         output.mkdir(parents=True)
         flags = [flag.replace("{drw}", str(schedule.drw_epoch)) for flag in arm.gen]
-        tool("gen", "--train-list", str(split["train_list"]), "--config", str(work / "configs" / "base.yaml"),
-             *flags, "-o", str(config))
+        base = work / "configs" / ("base.yaml" if arm.smoothing else "base_plain.yaml")
+        tool("gen", "--train-list", str(split["train_list"]), "--config", str(base), *flags, "-o", str(config))
         command = [sys.executable, "tools/train.py", "-c", str(config)] + [
             item for option in options for item in ("-o", option)]
         with log.open("a") as handle:
@@ -112,14 +126,14 @@ def run_one(arm: Arm, seed: int, copy: Path, work: Path, data: Path, split: Dict
         if done.returncode != 0 or model is None:
             raise SystemExit(f"tools/train.py failed for {arm.key} seed {seed} (exit {done.returncode}): see {log}")
     else:  # ce_posthoc: adjust the CE model's logits by the train prior, no training
-        ce_model = saved_model(work / "runs" / f"ce_seed{seed}", schedule.arch)
+        ce_model = saved_model(work / "runs" / f"{arm.baseline}_seed{seed}", schedule.arch)
         if ce_model is None:
-            raise SystemExit(f"{arm.key} needs the CE model of seed {seed}: run the ce arm first")
+            raise SystemExit(f"{arm.key} needs the {arm.baseline} model of seed {seed}: run that arm first")
         output.mkdir(parents=True, exist_ok=True)
         model = output / "adjusted.pdparams"
-        tool("adjust", "--model", str(ce_model), "--train-list", str(split["train_list"]), "--tau", "1.0",
+        tool("adjust", "--model", str(ce_model), "--train-list", str(split["train_list"]), "--tau", str(arm.tau),
              "-o", str(model))
-        config = work / "configs" / f"ce_seed{seed}.yaml"
+        config = work / "configs" / f"{arm.baseline}_seed{seed}.yaml"
     result = evaluate(copy, config, model, options)
     return {"arm": arm.key, "label": arm.label, "seed": seed, "counts": split["counts"], **result,
             "train_seconds": round(train_seconds, 1), "wall_seconds": round(time.time() - start, 1),
@@ -193,6 +207,8 @@ def main(argv: Optional[List[str]] = None) -> int:
     copy = prepare_paddleclas(paddleclas, work)
     prepare_base(copy, schedule, work / "configs" / "base.yaml")
     todo = [(arm, seed) for seed in range(args.seeds) for arm in runnable]
+    # derived runs whose CE model is not in this work folder (a new machine) last: they train CE again first
+    todo.sort(key=lambda run: not run[0].trained and ce_model_missing(work, run[0], run[1], schedule))
     print(f"{len(todo)} runs: arms {', '.join(a.key for a in runnable)} x seeds 0..{args.seeds - 1}; "
           f"{schedule.epochs} epochs of {schedule.arch} at {schedule.image_size} px, DRW from epoch "
           f"{schedule.drw_epoch}; training log {log}", flush=True)
@@ -207,13 +223,19 @@ def main(argv: Optional[List[str]] = None) -> int:
                   flush=True)
         print(f"[{number}/{len(todo)}] {arm.key} seed {seed}: running ({time.strftime('%H:%M:%S')})", flush=True)
         split = prepare_data(args.data, work / "data", schedule, seed)
-        if not arm.trained and saved_model(work / "runs" / f"ce_seed{seed}", schedule.arch) is None:
-            # a derived arm on a new work folder: its CE model is gone, so train CE again (same seed)
-            print(f"[{number}/{len(todo)}] ce seed {seed}: its model is not in {work}, training it again "
-                  f"for {arm.key}", flush=True)
-            ce_record = run_one(ARMS[0], seed, copy, work, work / "data", split, schedule, log)
+        if not arm.trained and ce_model_missing(work, arm, seed, schedule):
+            # a derived arm on a new work folder: its CE model is gone, so train that CE again (same seed)
+            print(f"[{number}/{len(todo)}] {arm.baseline} seed {seed}: its model is not in {work}, training it "
+                  f"again for {arm.key}", flush=True)
+            source = next(a for a in ARMS if a.key == arm.baseline)
+            ce_record = run_one(source, seed, copy, work, work / "data", split, schedule, log)
             ce_record["schedule"] = asdict(schedule)
-            ltreport.write_json(out / "runs" / f"ce_seed{seed}.json", ce_record)
+            ltreport.write_json(out / "runs" / f"{source.key}_seed{seed}.json", ce_record)
+            redo = [a for a in runnable if not a.trained and a.key != arm.key and a.baseline == source.key]
+            for other in redo:  # they were from the old model
+                again = run_one(other, seed, copy, work, work / "data", split, schedule, log)
+                again["schedule"] = asdict(schedule)
+                ltreport.write_json(out / "runs" / f"{other.key}_seed{seed}.json", again)
         record = run_one(arm, seed, copy, work, work / "data", split, schedule, log)
         record["schedule"] = asdict(schedule)
         ltreport.write_json(record_path, record)
@@ -223,6 +245,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     report(out, schedule, info, skipped)
     print(f"wrote {out / 'results.md'}, {out / 'results.json'}, {out / ltreport.PLOT}", flush=True)
     return 0
+
+
+def ce_model_missing(work: Path, arm: Arm, seed: int, schedule: Schedule) -> bool:
+    """A derived arm's CE model is not in this work folder (a new machine): it must be trained again first."""
+    return saved_model(work / "runs" / f"{arm.baseline}_seed{seed}", schedule.arch) is None
 
 
 def report(out: Path, schedule: Schedule, info: Dict[str, object], skipped: Dict[str, str]) -> None:

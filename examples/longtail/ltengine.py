@@ -67,7 +67,8 @@ def prepare_paddleclas(source: Path, work: Path) -> Path:
 
 
 def prepare_base(copy: Path, schedule: Schedule, out: Path) -> None:
-    """The real config with what -o cannot express: 10 classes, small-image transforms, the batch size, the epochs.
+    """The real config with what -o cannot express: 10 classes, small-image transforms, the batch size, the epochs;
+    beside it (NAME_plain.yaml) the same without label smoothing.
 
     The batch size and the epochs must be in the file before gen (DRW counts iterations per epoch from the first,
     and gen checks the switch against the second).
@@ -89,8 +90,14 @@ def prepare_base(copy: Path, schedule: Schedule, out: Path) -> None:
     # One process: the flips are drawn from the seeded generator, so arms of a seed see the same images.
     train["loader"] = {"num_workers": 0, "use_shared_memory": False}
     test["loader"] = {"num_workers": 0, "use_shared_memory": False}
-    out.write_text(f"# {BASE_CONFIG} of PaddleClas, edited by examples/longtail/fashion_mnist.py\n"
-                   + yaml.safe_dump(config, sort_keys=False))
+    header = f"# {BASE_CONFIG} of PaddleClas, edited by examples/longtail/fashion_mnist.py\n"
+    out.write_text(header + yaml.safe_dump(config, sort_keys=False))
+    for entries in config["Loss"].values():  # the no-label-smoothing arms' base: the same, without epsilon
+        for entry in entries:
+            for params in entry.values():
+                params.pop("epsilon", None)
+    plain = out.with_name(out.stem + "_plain" + out.suffix)
+    plain.write_text(header + "# and its label smoothing taken out\n" + yaml.safe_dump(config, sort_keys=False))
 
 
 def overrides(schedule: Schedule, seed: int, data: Path, split: Dict[str, object], output: Path) -> List[str]:

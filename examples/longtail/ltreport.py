@@ -39,9 +39,10 @@ def metrics(record: Dict) -> Dict[str, float]:
 
 
 def drw_epoch(records: List[Dict]) -> str:
-    """The epoch DRW's weights start, as the runs' gen flags say ('-' before any DRW run)."""
+    """The epoch DRW's weights start, as the drw runs' gen flags say ('-' before any DRW run; other arms pass
+    --drw-epoch 1 to mean no DRW)."""
     for record in records:
-        flags = record.get("gen_flags", [])
+        flags = record.get("gen_flags", []) if record.get("arm") == "drw" else []
         if "--drw-epoch" in flags:
             return str(flags[flags.index("--drw-epoch") + 1])
     return "-"
@@ -64,7 +65,6 @@ def by_arm(records: List[Dict]) -> Dict[str, Dict[int, Dict]]:
 def markdown(records: List[Dict], arms: Sequence, info: Dict, schedule: Dict) -> str:
     runs = by_arm(records)
     seeds = sorted({r["seed"] for r in records})
-    ce = runs.get("ce", {})
     counts = sorted(records[0]["counts"], reverse=True) if records else []
     lines = [
         "# Long-tailed Fashion-MNIST in PaddleClas's tools/train.py",
@@ -82,7 +82,8 @@ def markdown(records: List[Dict], arms: Sequence, info: Dict, schedule: Dict) ->
         "",
         f"Configs: `python -m ppcls_csce gen` on PaddleClas's {info['base_config']} (network, 10 classes, "
         "small-image transforms, batch size set first), then tools/train.py's -o options (in results.json). Every arm "
-        "trains CostSensitiveCE as gen writes it, with the base config's label smoothing (epsilon 0.1): CE is gamma 0; "
+        "trains the loss as gen writes it, with the base config's label smoothing (epsilon 0.1) except those marked "
+        "\"no label smoothing\" (gen on the same config without the epsilon): CE is CostSensitiveCE with gamma 0; "
         f"DRW is plain CE, then gamma 1 from epoch {drw_epoch(records)}. Test-set accuracy is read back from each "
         "saved model (lteval.py: ppcls.arch.build_model, the .pdparams, the config's eval transforms).",
         "",
@@ -99,16 +100,18 @@ def markdown(records: List[Dict], arms: Sequence, info: Dict, schedule: Dict) ->
         cells = [spread([v[c] for v in values]) for c in COLUMNS]
         minutes = statistics.fmean(r["wall_seconds"] for r in done) / 60
         lines.append(f"| {arm.label} | {len(done)} | {' | '.join(cells)} | {minutes:.1f} |")
-    lines += ["", "Paired against CE on the same seed (same split, initial weights and batch order), percentage "
-              "points, mean ± std; wins = seeds where the method beats CE (a tie is no win):", "",
-              "| method | paired seeds | Δ balanced | balanced wins | Δ few | few wins |", "|---|---|---|---|---|---|"]
+    labels = {arm.key: arm.label for arm in arms}
+    lines += ["", "Paired against the CE of the same label smoothing on the same seed (same split, initial weights "
+              "and batch order), percentage points, mean ± std; wins = seeds where the method beats that CE (a tie "
+              "is no win):", "",
+              "| method | against | paired seeds | Δ balanced | balanced wins | Δ few | few wins |",
+              "|---|---|---|---|---|---|---|"]
     for arm in arms:
-        if arm.key == "ce":
-            continue
+        ce = runs.get(arm.baseline, {})
         paired = [s for s in sorted(runs.get(arm.key, {})) if s in ce]
-        if not paired:
+        if arm.key == arm.baseline or not paired:
             continue
-        row = [arm.label, str(len(paired))]
+        row = [arm.label, labels.get(arm.baseline, arm.baseline), str(len(paired))]
         for column in ("balanced", "few"):
             deltas = [metrics(runs[arm.key][s])[column] - metrics(ce[s])[column] for s in paired]
             mean = 100 * statistics.fmean(deltas)
