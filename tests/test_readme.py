@@ -103,3 +103,13 @@ def test_the_diff_shown_is_what_gen_does(tmp_path: Path):
     ]
     shown_changes = [line for line in shown.splitlines() if line[:1] in "+-"]
     assert [line[0] + line[2:] for line in changed] == shown_changes
+
+
+def test_the_experiment_tables_are_the_committed_results():
+    """The README's Fashion-MNIST tables are rows of examples/longtail/results.md, the run's own output."""
+    section = README.split("## Does it help?", 1)[1].split("\n## ", 1)[0]
+    results = (REPO / "examples" / "longtail" / "results.md").read_text(encoding="utf-8").splitlines()
+    labels = {line.split(" | ")[0] for line in results if line.startswith("| ") and " | 3 | " in line}
+    shown = [line for line in section.splitlines() if line.split(" | ")[0] in labels]
+    assert len(shown) >= len(labels) >= 7  # every arm of the main table at least once
+    assert [line for line in shown if line not in results] == []
