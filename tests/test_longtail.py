@@ -223,21 +223,19 @@ def fm_run(out: Path, *flags: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory: pytest.TempPathFactory) -> Quick:
     out = tmp_path_factory.mktemp("fashion") / "out"
-    done = fm_run(out, "--paddleclas", str(paddleclas_checkout()))
+    done = fm_run(out, "--paddleclas", str(paddleclas_checkout()), "--jobs", "2")
     assert done.returncode == 0, done.stderr[-3000:]
     return out, done
 
 
-def train_losses(log: str) -> Dict[str, List[float]]:
-    """Per config file name (e.g. drw_seed0), the mean training loss of every epoch, from tools/train.py's log."""
+def train_losses(logs: Path) -> Dict[str, List[float]]:
+    """Per run (e.g. drw_seed0), the mean training loss of every epoch, from its tools/train.py log."""
     losses: Dict[str, List[float]] = {}
-    current = ""
-    for line in log.splitlines():
-        if line.startswith("$ cd "):
-            current = re.search(r"-c \S*/(\w+)\.yaml", line).group(1)  # type: ignore[union-attr]
-            losses[current] = []
-        elif "][Avg]" in line and "[Train]" in line:
-            losses[current].append(float(re.search(r" loss: ([0-9.]+)", line).group(1)))  # type: ignore[union-attr]
+    for log in logs.glob("*_seed*.log"):
+        first, *lines = log.read_text().splitlines()
+        assert first.startswith("$ cd ") and re.search(rf"-c \S*/{log.stem}\.yaml ", first), first
+        losses[log.stem] = [float(re.search(r" loss: ([0-9.]+)", line).group(1))  # type: ignore[union-attr]
+                            for line in lines if "][Avg]" in line and "[Train]" in line]
     return losses
 
 
@@ -290,7 +288,7 @@ def test_configs_come_from_gen_and_drw_switches_after_identical_ce_epochs(quick:
             config = yaml.safe_load((out / "work" / "configs" / f"{arm}_seed{seed}.yaml").read_text())
             (entry,) = config["Loss"]["Train"]
             assert next(iter(entry.values())).get("epsilon") == epsilon, arm
-    losses = train_losses((out / "work" / "train.log").read_text())
+    losses = train_losses(out / "work" / "logs")
     for seed in (0, 1):
         ce, cs_ce, drw = (losses[f"{arm}_seed{seed}"] for arm in FM_ARMS)
         assert len(ce) == len(cs_ce) == len(drw) == 2
@@ -298,6 +296,21 @@ def test_configs_come_from_gen_and_drw_switches_after_identical_ce_epochs(quick:
         assert drw[0] == ce[0] and drw[0] != cs_ce[0]
         # ... and from epoch 2 on it is weighted, so it parts from CE.
         assert drw[1] != ce[1]
+
+
+@pytest.mark.engine
+@needs_engine
+def test_quick_runs_two_trainings_at_once(quick: Quick) -> None:
+    """--jobs 2: some two tools/train.py logs overlap in time (by PaddleClas's own timestamps), and the numbers
+    are those of one run at a time (CE and DRW share epoch 1 to the last digit, checked above)."""
+    out, done = quick
+    assert "runs to do, 2 at once" in done.stdout
+    spans = []
+    for log in (out / "work" / "logs").glob("*_seed*.log"):
+        stamps = re.findall(r"^\[(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d)\]", log.read_text(), re.M)
+        spans.append((min(stamps), max(stamps)))
+    assert len(spans) == 2 * sum(arm.trained for arm in load_module("fashion_mnist").ARMS)
+    assert any(a[0] < b[1] and b[0] < a[1] for i, a in enumerate(spans) for b in spans[i + 1:])
 
 
 @pytest.mark.engine
@@ -318,7 +331,8 @@ def test_quick_results_table_and_plot(quick: Quick) -> None:
     assert against[labels["balanced_softmax"]] == labels["ce"]
     assert against[labels["balanced_softmax_plain"]] == against[labels["ce_plain_posthoc"]] == labels["ce_plain"]
     schedule = json.loads((out / "results.json").read_text())["schedule"]
-    drw = min(schedule["epochs"], round(0.8 * schedule["epochs"]) + 1)  # the epoch the drw arm's weights start (not CE's --drw-epoch 1)
+    # the epoch the drw arm's weights start (not CE's --drw-epoch 1)
+    drw = min(schedule["epochs"], round(0.8 * schedule["epochs"]) + 1)
     assert f"DRW is plain CE, then gamma 1 from epoch {drw}." in markdown
     data = (out / "per_class_accuracy.png").read_bytes()
     assert data[:8] == PNG_MAGIC
@@ -328,12 +342,12 @@ def test_quick_results_table_and_plot(quick: Quick) -> None:
 @needs_engine
 def test_a_second_run_trains_nothing_and_keeps_the_numbers(quick: Quick) -> None:
     out, _ = quick
-    log = out / "work" / "train.log"
-    before_log, before = log.read_text(), json.loads((out / "results.json").read_text())["runs"]
+    logs = {log: log.read_text() for log in (out / "work" / "logs").iterdir()}
+    before = json.loads((out / "results.json").read_text())["runs"]
     done = fm_run(out, "--paddleclas", str(paddleclas_checkout()))
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.count("done before, kept") == len(before) and "running" not in done.stdout
-    assert log.read_text() == before_log
+    assert {log: log.read_text() for log in (out / "work" / "logs").iterdir()} == logs
     assert json.loads((out / "results.json").read_text())["runs"] == before
 
 
@@ -359,6 +373,17 @@ def test_a_new_work_folder_trains_ce_again_for_the_derived_arms(quick: Quick, tm
     assert f"Global.output_dir={tmp_path / 'new_work' / 'runs' / 'ce_seed0'}" in ce_record["overrides"]
     assert "old" in json.loads((tmp_path / "runs" / "drw_seed0.json").read_text())  # a trained arm is kept
     assert (tmp_path / "new_work" / "runs" / "ce_seed0").is_dir()
+
+
+def test_two_runs_at_once_by_default_one_on_a_single_core(monkeypatch: pytest.MonkeyPatch) -> None:
+    fashion_mnist = load_module("fashion_mnist")
+    for cores, jobs in ((1, 1), (2, 2), (64, 2), (None, 1)):
+        monkeypatch.setattr(os, "cpu_count", lambda: cores)
+        assert fashion_mnist.parse_args([]).jobs == jobs
+    assert fashion_mnist.parse_args(["--jobs", "5"]).jobs == 5
+    done = fm_run(Path("unused"), "--jobs", "0")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].endswith("--seeds, --jobs and --epochs must be >= 1")
 
 
 def test_split_follows_cifar10_lt_and_the_seed_picks_the_rare_class() -> None:
@@ -402,3 +427,22 @@ def test_missing_data_or_checkout_is_one_line_exit_2(tmp_path: Path) -> None:
     assert done.returncode == 2 and "apt-get install dataset-fashion-mnist" in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
     assert not (tmp_path / "out").exists()
+
+
+@pytest.mark.engine
+@needs_engine
+def test_a_failed_training_stops_the_runs_with_one_line_and_no_record(tmp_path: Path) -> None:
+    """tools/train.py failing in one of the runs going on at once: exit 1, its log named, nothing recorded."""
+    import shutil
+
+    broken = tmp_path / "PaddleClas"
+    shutil.copytree(paddleclas_checkout(), broken)  # type: ignore[arg-type]
+    (broken / "tools" / "train.py").chmod(0o644)  # the checkout may be read-only
+    (broken / "tools" / "train.py").write_text("import sys\nprint('no GPU here', file=sys.stderr)\nsys.exit(3)\n")
+    done = fm_run(tmp_path / "out", "--paddleclas", str(broken), "--arms", "ce,cs_ce,ce_posthoc", "--seeds", "1")
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    (line,) = done.stderr.strip().splitlines()
+    assert re.fullmatch(r"tools/train.py failed for (ce|cs_ce) seed 0 \(exit 3\): see \S+/logs/\1_seed0\.log", line)
+    assert "no GPU here" in (tmp_path / "out" / "work" / "logs" / f"{line.split()[3]}_seed0.log").read_text()
+    assert not list((tmp_path / "out" / "runs").glob("*.json"))
+    assert "ce_posthoc seed 0: running" not in done.stdout  # the derived run never starts

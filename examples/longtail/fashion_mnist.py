@@ -10,20 +10,24 @@ class is rare drawn from the seed) written as PNG files and a PaddleClas list, a
 PaddleClas is copied from --paddleclas into the work folder, `python -m ppcls_csce install` puts the
 loss in, and every arm's config is written by `python -m ppcls_csce gen` from one real config of
 ppcls/configs. Arms of one seed share the split, the initial weights (Global.seed) and the batch order
-(PaddleClas's sampler shuffles by epoch number). Each trained model is read back (lteval.py) and
-scored on the test set; ltreport.py writes results.json, results.md and the plot into --out.
+(PaddleClas's sampler shuffles by epoch number). The methods are in ltarms.py. Each trained model is read
+back and scored on the test set by one lteval.py process for all runs; ltreport.py writes results.json,
+results.md and the plot into --out. --jobs N runs N (arm, seed) runs at once (each tools/train.py is a
+process of its own; on the CPU it uses one core).
 """
 
 import argparse
 import json
-import re
+import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
-from dataclasses import asdict, dataclass
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Tuple
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -31,55 +35,9 @@ sys.path.insert(0, str(HERE))
 
 import ltdata  # noqa: E402
 import ltreport  # noqa: E402
-from ltengine import (FULL, QUICK, Schedule, default_paddleclas, engine_info, evaluate,  # noqa: E402
+from ltarms import ARMS, Arm, arm_named, available  # noqa: E402
+from ltengine import (FULL, QUICK, Evaluator, Schedule, default_paddleclas, engine_info,  # noqa: E402
                       overrides, prepare_base, prepare_paddleclas, saved_model, tool)
-
-
-@dataclass(frozen=True)
-class Arm:
-    """One method: how gen writes its config, and what of the tool it needs."""
-
-    key: str
-    label: str
-    gen: Sequence[str]  # gen flags; "{drw}" becomes the deferred epoch
-    needs: str = ""  # "" | "loss" | "sampler" | "adjust": a gen flag or command not every version has
-    trained: bool = True  # False: derived from the CE model, no training
-    tau: float = 1.0  # a derived arm's post-hoc adjustment, tau * log(prior)
-    smoothing: bool = True  # False: gen writes it from the base config with the label smoothing taken out
-
-    @property
-    def baseline(self) -> str:
-        """The CE arm of the same label smoothing: what the arm is paired with, and a derived arm's model."""
-        return "ce" if self.smoothing else "ce_plain"
-
-
-ARMS = (
-    Arm("ce", "CE", ("--gamma", "0", "--drw-epoch", "1")),  # --drw-epoch 1: no DRW (gen defers by default)
-    Arm("cs_ce", "CS_CE (gamma 1, from epoch 1)", ("--gamma", "1", "--drw-epoch", "1")),
-    Arm("drw", "DRW (CE, then CS_CE gamma 1)", ("--gamma", "1", "--drw-epoch", "{drw}")),
-    Arm("balanced_softmax", "Balanced Softmax", ("--loss", "balanced-softmax"), needs="loss"),
-    Arm("ce_posthoc", "CE + post-hoc adjustment (tau 1)", (), needs="adjust", trained=False),
-    Arm("ce_posthoc_half", "CE + post-hoc adjustment (tau 0.5)", (), needs="adjust", trained=False, tau=0.5),
-    Arm("drs", "DRS (CE, class-balanced sampling deferred)",
-        ("--gamma", "0", "--drw-epoch", "1", "--sampler", "balanced", "--sampler-epoch", "{drw}"), needs="sampler"),
-    # Without label smoothing (the base config's epsilon 0.1 caps a logit margin at log 91, below log 100)
-    Arm("ce_plain", "CE, no label smoothing", ("--gamma", "0", "--drw-epoch", "1"), smoothing=False),
-    Arm("balanced_softmax_plain", "Balanced Softmax, no label smoothing", ("--loss", "balanced-softmax"),
-        needs="loss", smoothing=False),
-    Arm("ce_plain_posthoc", "CE, no label smoothing, + post-hoc adjustment (tau 1)", (), needs="adjust",
-        trained=False, smoothing=False),
-)
-
-
-def available(arm: Arm, gen_help: str, top_help: str) -> str:
-    """Why this version of the tool cannot run `arm`, or '' when it can."""
-    if arm.needs == "loss" and "--loss" not in gen_help:
-        return "this ppcls_csce has no `gen --loss` (Balanced Softmax, issue 10)"
-    if arm.needs == "sampler" and "--sampler" not in gen_help:
-        return "this ppcls_csce has no `gen --sampler` (LongTailSampler, issue 11)"
-    if arm.needs == "adjust" and not re.search(r"^\s+adjust\b", top_help, re.M):
-        return "this ppcls_csce has no `adjust` command (post-hoc adjustment, issue 10)"
-    return ""
 
 
 def prepare_data(folder: Path, data: Path, schedule: Schedule, seed: int) -> Dict[str, object]:
@@ -101,13 +59,14 @@ def prepare_data(folder: Path, data: Path, schedule: Schedule, seed: int) -> Dic
     return {"train_list": train_list, "test_list": test_list, "counts": per_class}
 
 
-def run_one(arm: Arm, seed: int, copy: Path, work: Path, data: Path, split: Dict[str, object],
-            schedule: Schedule, log: Path) -> Dict[str, Any]:
+def run_one(arm: Arm, seed: int, copy: Path, work: Path, split: Dict[str, object], schedule: Schedule,
+            evaluator: Evaluator) -> Dict[str, Any]:
     """Train (unless the arm is derived), evaluate and return the run's record."""
     start = time.time()
     output = work / "runs" / f"{arm.key}_seed{seed}"
     config = work / "configs" / f"{arm.key}_seed{seed}.yaml"
-    options = overrides(schedule, seed, data, split, output)
+    options = overrides(schedule, seed, work / "data", split, output)
+    log = work / "logs" / f"{arm.key}_seed{seed}.log"
     train_seconds = 0.0
     if arm.trained:
         shutil.rmtree(output, ignore_errors=True)  # a half-finished run starts again
@@ -117,8 +76,8 @@ def run_one(arm: Arm, seed: int, copy: Path, work: Path, data: Path, split: Dict
         tool("gen", "--train-list", str(split["train_list"]), "--config", str(base), *flags, "-o", str(config))
         command = [sys.executable, "tools/train.py", "-c", str(config)] + [
             item for option in options for item in ("-o", option)]
-        with log.open("a") as handle:
-            handle.write(f"\n$ cd {copy} && {' '.join(command)}\n")
+        with log.open("w") as handle:
+            handle.write(f"$ cd {copy} && {' '.join(command)}\n")
             handle.flush()
             done = subprocess.run(command, cwd=copy, stdout=handle, stderr=subprocess.STDOUT)
         train_seconds = time.time() - start
@@ -134,7 +93,7 @@ def run_one(arm: Arm, seed: int, copy: Path, work: Path, data: Path, split: Dict
         tool("adjust", "--model", str(ce_model), "--train-list", str(split["train_list"]), "--tau", str(arm.tau),
              "-o", str(model))
         config = work / "configs" / f"{arm.baseline}_seed{seed}.yaml"
-    result = evaluate(copy, config, model, options)
+    result = evaluator.evaluate(config, model, options)
     return {"arm": arm.key, "label": arm.label, "seed": seed, "counts": split["counts"], **result,
             "train_seconds": round(train_seconds, 1), "wall_seconds": round(time.time() - start, 1),
             "gen_flags": [flag.replace("{drw}", str(schedule.drw_epoch)) for flag in arm.gen],
@@ -156,12 +115,15 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--epochs", type=int, help="override the schedule's epochs")
     parser.add_argument("--report-only", action="store_true",
                         help="only rewrite results.* from the finished runs in OUT/runs (no training)")
+    parser.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                        help="runs at once (default 2, 1 on a one-core machine; on the CPU each tools/train.py "
+                             "uses one core)")
     parser.add_argument("--quick", action="store_true", help="300 images, 2 epochs, 30 test images a class, 2 seeds")
     args = parser.parse_args(argv)
     if args.quick and "--seeds" not in (argv if argv is not None else sys.argv):
         args.seeds = 2
-    if args.seeds < 1 or (args.epochs is not None and args.epochs < 1):
-        parser.error("--seeds and --epochs must be >= 1")
+    if args.seeds < 1 or args.jobs < 1 or (args.epochs is not None and args.epochs < 1):
+        parser.error("--seeds, --jobs and --epochs must be >= 1")
     known = {arm.key for arm in ARMS}
     args.arm_keys = [key for key in args.arms.split(",") if key]
     if not args.arm_keys or set(args.arm_keys) - known:
@@ -186,13 +148,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if problem:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    for folder in (out / "runs", work / "configs", work / "data", work / "runs"):
+    for folder in (out / "runs", work / "configs", work / "data", work / "runs", work / "logs"):
         folder.mkdir(parents=True, exist_ok=True)
-    log = work / "train.log"
     gen_help, top_help = tool("gen", "--help").stdout, tool("--help").stdout
-    arms = [arm for arm in ARMS if arm.key in args.arm_keys]
     runnable, skipped = [], {}
-    for arm in arms:
+    for arm in (arm for arm in ARMS if arm.key in args.arm_keys):
         reason = available(arm, gen_help, top_help)
         if reason:
             skipped[arm.key] = reason
@@ -204,47 +164,95 @@ def main(argv: Optional[List[str]] = None) -> int:
         report(out, schedule, info, skipped)
         print(f"wrote {out / 'results.md'}, {out / 'results.json'}, {out / ltreport.PLOT} (no training)")
         return 0
-    copy = prepare_paddleclas(paddleclas, work)
-    prepare_base(copy, schedule, work / "configs" / "base.yaml")
-    todo = [(arm, seed) for seed in range(args.seeds) for arm in runnable]
-    # derived runs whose CE model is not in this work folder (a new machine) last: they train CE again first
-    todo.sort(key=lambda run: not run[0].trained and ce_model_missing(work, run[0], run[1], schedule))
-    print(f"{len(todo)} runs: arms {', '.join(a.key for a in runnable)} x seeds 0..{args.seeds - 1}; "
-          f"{schedule.epochs} epochs of {schedule.arch} at {schedule.image_size} px, DRW from epoch "
-          f"{schedule.drw_epoch}; training log {log}", flush=True)
-    for number, (arm, seed) in enumerate(todo, 1):
-        record_path = out / "runs" / f"{arm.key}_seed{seed}.json"
-        if record_path.exists():
-            record = json.loads(record_path.read_text())
-            if record.get("schedule") == asdict(schedule):
-                print(f"[{number}/{len(todo)}] {arm.key} seed {seed}: done before, kept", flush=True)
-                continue
-            print(f"[{number}/{len(todo)}] {arm.key} seed {seed}: finished under another schedule, run again",
-                  flush=True)
-        print(f"[{number}/{len(todo)}] {arm.key} seed {seed}: running ({time.strftime('%H:%M:%S')})", flush=True)
-        split = prepare_data(args.data, work / "data", schedule, seed)
-        if not arm.trained and ce_model_missing(work, arm, seed, schedule):
-            # a derived arm on a new work folder: its CE model is gone, so train that CE again (same seed)
-            print(f"[{number}/{len(todo)}] {arm.baseline} seed {seed}: its model is not in {work}, training it "
-                  f"again for {arm.key}", flush=True)
-            source = next(a for a in ARMS if a.key == arm.baseline)
-            ce_record = run_one(source, seed, copy, work, work / "data", split, schedule, log)
-            ce_record["schedule"] = asdict(schedule)
-            ltreport.write_json(out / "runs" / f"{source.key}_seed{seed}.json", ce_record)
-            redo = [a for a in runnable if not a.trained and a.key != arm.key and a.baseline == source.key]
-            for other in redo:  # they were from the old model
-                again = run_one(other, seed, copy, work, work / "data", split, schedule, log)
-                again["schedule"] = asdict(schedule)
-                ltreport.write_json(out / "runs" / f"{other.key}_seed{seed}.json", again)
-        record = run_one(arm, seed, copy, work, work / "data", split, schedule, log)
-        record["schedule"] = asdict(schedule)
-        ltreport.write_json(record_path, record)
-        print(f"[{number}/{len(todo)}] {arm.key} seed {seed}: top-1 {100 * record['top1']:.1f}%, "
-              f"{record['wall_seconds']:.0f} s", flush=True)
-        report(out, schedule, info, skipped)
+    trained, derived = plan(runnable, args.seeds, out, work, schedule)
+    todo = trained + derived
+    print(f"{len(todo)} runs to do, {args.jobs} at once: arms {', '.join(a.key for a in runnable)} x seeds "
+          f"0..{args.seeds - 1}; {schedule.epochs} epochs of {schedule.arch} at {schedule.image_size} px, DRW from "
+          f"epoch {schedule.drw_epoch}; training logs in {work / 'logs'}", flush=True)
+    if todo:
+        copy = prepare_paddleclas(paddleclas, work)
+        prepare_base(copy, schedule, work / "configs" / "base.yaml")
+        splits = {seed: prepare_data(args.data, work / "data", schedule, seed) for seed in sorted({s for _, s in todo})}
+        numbers = {run: number for number, run in enumerate(todo, 1)}
+        with Evaluator(copy, work / "logs" / "eval.log") as evaluator:
+
+            def record_run(arm: Arm, seed: int) -> None:
+                """Run it and write its record (with the schedule, which says when a record can be reused)."""
+                tag = f"[{numbers[arm, seed]}/{len(todo)}] {arm.key} seed {seed}"
+                say(f"{tag}: running ({time.strftime('%H:%M:%S')})")
+                record = run_one(arm, seed, copy, work, splits[seed], schedule, evaluator)
+                record.update(jobs=args.jobs, schedule=asdict(schedule))  # runs at once: its wall time depends on it
+                ltreport.write_json(record_path(out, arm, seed), record)
+                say(f"{tag}: top-1 {100 * record['top1']:.1f}%, {record['wall_seconds']:.0f} s")
+
+            for runs in (trained, derived):  # a derived run needs its CE model
+                run_all(runs, args.jobs, record_run, lambda: report(out, schedule, info, skipped))
     report(out, schedule, info, skipped)
     print(f"wrote {out / 'results.md'}, {out / 'results.json'}, {out / ltreport.PLOT}", flush=True)
     return 0
+
+
+Run = Tuple[Arm, int]
+
+
+def plan(runnable: List[Arm], seeds: int, out: Path, work: Path, schedule: Schedule) -> Tuple[List[Run], List[Run]]:
+    """The trained runs to do, then the derived ones; the rest is printed as kept.
+
+    A run is to do when it has no record of this schedule. A derived run whose CE model is not in `work` (a new
+    machine) trains that CE again first, and every derived arm of a CE trained now is done again, so that a derived
+    arm and its pair come from one model (paddle's CPU training is not bit-for-bit repeatable).
+    """
+    trained: List[Run] = []
+    derived: List[Run] = []
+    for seed in range(seeds):
+        for arm in runnable:
+            path = record_path(out, arm, seed)
+            if path.exists() and json.loads(path.read_text()).get("schedule") == asdict(schedule):
+                continue
+            if path.exists():
+                print(f"{arm.key} seed {seed}: finished under another schedule, run again", flush=True)
+            (trained if arm.trained else derived).append((arm, seed))
+    for arm, seed in list(derived):
+        baseline = arm_named(arm.baseline)
+        if (baseline, seed) not in trained and ce_model_missing(work, arm, seed, schedule):
+            print(f"{baseline.key} seed {seed}: its model is not in {work}, training it again for {arm.key}",
+                  flush=True)
+            trained.append((baseline, seed))
+    derived += [(arm, seed) for seed in range(seeds) for arm in runnable
+                if not arm.trained and (arm, seed) not in derived and (arm_named(arm.baseline), seed) in trained]
+    for seed in range(seeds):
+        for arm in runnable:
+            if (arm, seed) not in trained + derived:
+                print(f"{arm.key} seed {seed}: done before, kept", flush=True)
+    return trained, derived
+
+
+def run_all(runs: List[Run], jobs: int, do: Callable[[Arm, int], None], after_each: Callable[[], None]) -> None:
+    """do(arm, seed) for every run, `jobs` at once; the first failure cancels the runs not started."""
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = [pool.submit(do, arm, seed) for arm, seed in runs]
+        try:
+            for future in as_completed(futures):
+                future.result()
+                after_each()
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+
+
+_SAY = threading.Lock()
+
+
+def say(line: str) -> None:
+    """A progress line, whole, although runs going on at once print."""
+    with _SAY:
+        print(line, flush=True)
+
+
+def record_path(out: Path, arm: Arm, seed: int) -> Path:
+    """The finished run's record: what makes the command resumable."""
+    return out / "runs" / f"{arm.key}_seed{seed}.json"
 
 
 def ce_model_missing(work: Path, arm: Arm, seed: int, schedule: Schedule) -> bool:

@@ -1,4 +1,4 @@
-"""The PaddleClas side of the Fashion-MNIST experiment: the copy, the configs, the -o options, the eval.
+"""The PaddleClas side of the Fashion-MNIST experiment: the copy, the configs, the -o options, the evaluator.
 
 Everything here talks to PaddleClas or to `python -m ppcls_csce`; fashion_mnist.py decides what to run.
 """
@@ -10,11 +10,13 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import ltdata
+import lteval
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -124,14 +126,53 @@ def saved_model(output: Path, arch: str) -> Optional[Path]:
     return None
 
 
-def evaluate(copy: Path, config: Path, model: Path, options: List[str]) -> Dict[str, Any]:
-    """lteval.py in the PaddleClas copy: per-class accuracy on the test list."""
-    command = [sys.executable, "-W", "ignore", str(HERE / "lteval.py"), "--config", str(config),
-               "--model", str(model)] + [item for option in options for item in ("-o", option)]
-    done = subprocess.run(command, cwd=copy, capture_output=True, text=True)
-    if done.returncode != 0:
-        raise SystemExit(f"evaluating {model} failed:\n{done.stderr.strip()[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+class Evaluator:
+    """One lteval.py process in the PaddleClas copy for all the runs: paddle and ppcls are imported once.
+
+    Thread-safe (the runs that go on at once take turns); its stderr, tracebacks included, goes to `log`.
+    """
+
+    def __init__(self, copy: Path, log: Path) -> None:
+        self.log = log
+        self._lock = threading.Lock()
+        self._stderr = log.open("a")
+        self._process = subprocess.Popen([sys.executable, "-W", "ignore", str(HERE / "lteval.py")], cwd=copy,
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
+                                         text=True, bufsize=1)
+
+    def evaluate(self, config: Path, model: Path, options: List[str]) -> Dict[str, Any]:
+        """Per-class accuracy of `model` on the test list, built from `config` with the training's -o options."""
+        job = json.dumps({"config": str(config), "model": str(model), "overrides": options})
+        with self._lock:
+            assert self._process.stdin is not None and self._process.stdout is not None
+            try:
+                self._process.stdin.write(job + "\n")
+                self._process.stdin.flush()
+            except BrokenPipeError:
+                pass  # it has died: reported below
+            for line in self._process.stdout:
+                if line.startswith(lteval.RESULT_PREFIX):
+                    answer: Dict[str, Any] = json.loads(line[len(lteval.RESULT_PREFIX):])
+                    break
+            else:
+                raise SystemExit(f"evaluating {model}: lteval.py stopped (exit {self._process.wait()}): "
+                                 f"see {self.log}")
+        if "error" in answer:
+            raise SystemExit(f"evaluating {model} failed: {answer['error']} (traceback in {self.log})")
+        return answer
+
+    def close(self) -> None:
+        """End the process (its stdin closed, it finishes the loop)."""
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        self._process.wait()
+        self._stderr.close()
+
+    def __enter__(self) -> "Evaluator":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def engine_info(paddleclas: Path) -> Dict[str, object]:

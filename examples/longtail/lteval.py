@@ -1,10 +1,11 @@
-"""Test-set accuracy of a model trained by PaddleClas, read back the way PaddleClas builds it.
+"""Test-set accuracy of models trained by PaddleClas, read back the way PaddleClas builds them.
 
-Run inside the PaddleClas copy (the driver does this in a subprocess, cwd = the copy):
-the config is parsed with PaddleClas's own get_config and the same -o overrides the training
-got, the network comes from ppcls.arch.build_model, the weights from the saved .pdparams, and
-the test images go through the config's DataLoader.Eval transform ops (ppcls.data). Printing
-one JSON line keeps the driver free of paddle.
+Run inside the PaddleClas copy (the driver starts it once, cwd = the copy, and keeps it): every line on stdin
+is one job, {"config": ..., "model": ..., "overrides": [...]}; for each, the config is parsed with PaddleClas's
+own get_config and the same -o overrides the training got, the network comes from ppcls.arch.build_model, the
+weights from the saved .pdparams, and the test images go through the config's DataLoader.Eval transform ops
+(ppcls.data). The answer is one line on stdout, RESULT_PREFIX and JSON ({"error": ...} when the job failed), so
+paddle is imported once for all the runs and the driver stays free of it.
 """
 
 import argparse
@@ -12,7 +13,8 @@ import json
 import os
 import sys
 import time
-from typing import Any, List
+import traceback
+from typing import Any, Dict, List
 
 
 def per_class_accuracy(predicted: List[int], labels: List[int], num_classes: int) -> List[float]:
@@ -25,15 +27,11 @@ def per_class_accuracy(predicted: List[int], labels: List[int], num_classes: int
     return [r / t if t else 0.0 for r, t in zip(right, total)]
 
 
-def main(argv: List[str]) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--config", required=True)
-    parser.add_argument("--model", required=True, help="a .pdparams file")
-    parser.add_argument("--batch-size", type=int, default=500)
-    parser.add_argument("-o", "--override", action="append", default=[])
-    args = parser.parse_args(argv)
+RESULT_PREFIX = "lteval-result "  # what marks an answer among anything paddle or PaddleClas print
 
-    sys.path.insert(0, os.getcwd())
+
+def evaluate(config_path: str, model_path: str, overrides: List[str], batch_size: int = 500) -> Dict[str, Any]:
+    """One job: per-class accuracy of the saved model on the config's DataLoader.Eval list."""
     import numpy as np
     import paddle
     from ppcls.arch import build_model
@@ -42,15 +40,13 @@ def main(argv: List[str]) -> int:
     from ppcls.utils.config import get_config
 
     start = time.time()
-    config = get_config(args.config, overrides=args.override, show=False)
-    paddle.set_device("cpu")
+    config = get_config(config_path, overrides=overrides, show=False)
     model = build_model(config, mode="eval")
-    saved = paddle.load(args.model)
+    saved = paddle.load(model_path)
     own = model.state_dict()
     missing = [key for key in own if key not in saved]
     if missing:
-        print(f"{args.model}: {len(missing)} weights of the network missing, e.g. {missing[0]}", file=sys.stderr)
-        return 1
+        return {"error": f"{model_path}: {len(missing)} weights of the network missing, e.g. {missing[0]}"}
     model.set_state_dict({key: value for key, value in saved.items() if key in own})
     model.eval()
 
@@ -62,9 +58,9 @@ def main(argv: List[str]) -> int:
     predicted: List[int] = []
     labels = [int(label) for label in dataset.labels]
     with paddle.no_grad():
-        for first in range(0, len(dataset.images), args.batch_size):
+        for first in range(0, len(dataset.images), batch_size):
             batch = []
-            for path in dataset.images[first:first + args.batch_size]:
+            for path in dataset.images[first:first + batch_size]:
                 with open(path, "rb") as handle:
                     image: Any = handle.read()
                 for op in ops:
@@ -74,10 +70,27 @@ def main(argv: List[str]) -> int:
             if isinstance(logits, dict):
                 logits = logits["logits"]
             predicted.extend(int(i) for i in logits.argmax(axis=1).numpy())
-    print(json.dumps({"per_class": per_class_accuracy(predicted, labels, num_classes),
-                      "top1": sum(int(p == y) for p, y in zip(predicted, labels)) / len(labels),
-                      "test_images": len(labels), "paddle": paddle.__version__,
-                      "eval_seconds": round(time.time() - start, 1)}))
+    return {"per_class": per_class_accuracy(predicted, labels, num_classes),
+            "top1": sum(int(p == y) for p, y in zip(predicted, labels)) / len(labels),
+            "test_images": len(labels), "paddle": paddle.__version__, "eval_seconds": round(time.time() - start, 1)}
+
+
+def main(argv: List[str]) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch-size", type=int, default=500)
+    args = parser.parse_args(argv)
+    sys.path.insert(0, os.getcwd())
+    import paddle
+
+    paddle.set_device("cpu")
+    for line in sys.stdin:
+        job = json.loads(line)
+        try:
+            answer = evaluate(job["config"], job["model"], job["overrides"], args.batch_size)
+        except Exception as error:  # the driver stops with this line; the traceback goes to the eval log
+            traceback.print_exc()
+            answer = {"error": f"{type(error).__name__}: {error}"}
+        print(RESULT_PREFIX + json.dumps(answer), flush=True)
     return 0
 
 
