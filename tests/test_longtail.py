@@ -446,3 +446,20 @@ def test_a_failed_training_stops_the_runs_with_one_line_and_no_record(tmp_path: 
     assert "no GPU here" in (tmp_path / "out" / "work" / "logs" / f"{line.split()[3]}_seed0.log").read_text()
     assert not list((tmp_path / "out" / "runs").glob("*.json"))
     assert "ce_posthoc seed 0: running" not in done.stdout  # the derived run never starts
+
+
+@pytest.mark.engine
+@needs_engine
+def test_the_evaluator_reports_a_failed_job_and_goes_on(quick: Quick, tmp_path: Path) -> None:
+    """One lteval process serves every run: a job that fails is one error, and the next job gets the run's numbers."""
+    out, _ = quick
+    ltengine = load_module("ltengine")
+    record = json.loads((out / "runs" / "ce_seed0.json").read_text())
+    config = out / "work" / "configs" / "ce_seed0.yaml"
+    with ltengine.Evaluator(out / "work" / "PaddleClas", tmp_path / "eval.log") as evaluator:
+        with pytest.raises(SystemExit, match=r"evaluating \S+missing.pdparams failed: .*traceback in"):
+            evaluator.evaluate(config, tmp_path / "missing.pdparams", record["overrides"])
+        model = out / "work" / "runs" / "ce_seed0" / "latest.pdparams"
+        again = evaluator.evaluate(config, model, record["overrides"])
+    assert again["per_class"] == record["per_class"] and again["top1"] == record["top1"]
+    assert "Traceback" in (tmp_path / "eval.log").read_text()
