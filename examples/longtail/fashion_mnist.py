@@ -67,11 +67,11 @@ def run_one(arm: Arm, seed: int, copy: Path, work: Path, split: Dict[str, object
     config = work / "configs" / f"{arm.key}_seed{seed}.yaml"
     options = overrides(schedule, seed, work / "data", split, output)
     log = work / "logs" / f"{arm.key}_seed{seed}.log"
+    flags = [flag.replace("{drw}", str(schedule.drw_epoch)) for flag in arm.gen]
     train_seconds = 0.0
     if arm.trained:
         shutil.rmtree(output, ignore_errors=True)  # a half-finished run starts again
         output.mkdir(parents=True)
-        flags = [flag.replace("{drw}", str(schedule.drw_epoch)) for flag in arm.gen]
         base = work / "configs" / ("base.yaml" if arm.smoothing else "base_plain.yaml")
         tool("gen", "--train-list", str(split["train_list"]), "--config", str(base), *flags, "-o", str(config))
         command = [sys.executable, "tools/train.py", "-c", str(config)] + [
@@ -96,7 +96,7 @@ def run_one(arm: Arm, seed: int, copy: Path, work: Path, split: Dict[str, object
     result = evaluator.evaluate(config, model, options)
     return {"arm": arm.key, "label": arm.label, "seed": seed, "counts": split["counts"], **result,
             "train_seconds": round(train_seconds, 1), "wall_seconds": round(time.time() - start, 1),
-            "gen_flags": [flag.replace("{drw}", str(schedule.drw_epoch)) for flag in arm.gen],
+            "gen_flags": flags,
             "overrides": options}
 
 
