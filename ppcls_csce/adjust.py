@@ -1,30 +1,45 @@
-"""Post-hoc logit adjustment (Menon et al., ICLR 2021): a CE-trained model predicts argmax(z - tau * log(prior)).
+"""Post-hoc fixes of a trained classifier, no retraining: logit adjustment and tau-normalisation.
 
-The logits of a classifier are z = W^T h + b, so subtracting tau * log(n_c / N) from the classifier's bias b
-gives exactly those adjusted logits, with no retraining and no change to PaddleClas's evaluation or export.
+The logits of PaddleClas's last layer are z = h W + b (W is [features, C], one column per class). Both methods
+change only W and b, so the adjusted model's logits are an affine map of the old ones, class by class,
+z'_c = z_c * scale_c + offset_c, and PaddleClas's evaluation, export and inference need no change:
 
-Supported: the `.pdparams` state dicts that PaddleClas's tools/train.py saves (`best_model.pdparams`,
-`epoch_N.pdparams`, `latest.pdparams`; the loss's state, such as `loss_func.0.train_steps`, may be merged in
-and is kept as it is). Not supported: an exported inference model (`inference.pdiparams`). That file holds the
-parameters of a static program under generated names (`linear_0.b_0`) in a format paddle.load does not read
-back as a state dict, so the classifier bias cannot be told apart safely; adjust the .pdparams and export again
-(tools/export_model.py -o Global.pretrained_model=OUT without its .pdparams suffix).
+- logit-adjust (Menon et al., ICLR 2021): b'_c = b_c - tau * log(n_c / N): scale 1, offset -tau log prior.
+- tau-norm (Kang et al., ICLR 2020): w'_c = w_c / ||w_c||^tau and b' = 0 (their tau-normalised classifier has
+  no bias: its logits are h . w'_c), so z'_c = (z_c - b_c) / ||w_c||^tau. tau 0 keeps W but still drops b.
+
+Model files are data: they are read by model_file (a restricted unpickler that runs nothing) and written back
+in the structure paddle.save gives them (a Tensor as (name, array)), so this module never needs paddle. The
+values are computed in float64 from the stored dtype (float16, bfloat16 - stored by paddle as its uint16 bit
+patterns -, float32, float64) and rounded back to it; NaN, inf and anything that overflows it are refused.
+Exported inference models (inference.pdiparams) are not supported: adjust the .pdparams, then export again.
 """
 
-import io
 import math
 import os
+import pickle
+from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Sequence, Tuple
+
+import numpy as np
 
 from .atomic import write_atomic
 from .errors import CsceError
+from .model_file import load_object, load_state
 from .params import ParamError, check_num_class_list, check_tau
 
 RULE = "adjust"  # the [id] at the end of every refusal
+LOGIT_ADJUST, TAU_NORM = "logit-adjust", "tau-norm"
+METHODS = (LOGIT_ADJUST, TAU_NORM)
+_BIG = "UnpackBigParamInfor@@"  # paddle.save's slices of an array over 1 GiB (model_file joins them on reading)
 
 
 def _shape(value: Any) -> Tuple[int, ...]:
     return tuple(int(size) for size in getattr(value, "shape", ()))
+
+
+def _weight_name(bias_name: str) -> str:
+    return bias_name[: -len("bias")] + "weight"
 
 
 def candidates(state: Dict[str, Any], num_classes: int) -> List[str]:
@@ -33,8 +48,7 @@ def candidates(state: Dict[str, Any], num_classes: int) -> List[str]:
     for name, value in state.items():
         if not (name == "bias" or name.endswith(".bias")) or _shape(value) != (num_classes,):
             continue
-        weight = state.get(name[: -len("bias")] + "weight")
-        shape = _shape(weight)
+        shape = _shape(state.get(_weight_name(name)))
         if len(shape) == 2 and shape[-1] == num_classes:
             found.append(name)
     return found
@@ -75,65 +89,185 @@ def prior_shift(num_class_list: Sequence[int], tau: float) -> List[float]:
     return [tau * math.log(count / total) for count in counts]
 
 
-def adjust_state(state_dict: Dict[str, Any], counts: Sequence[int], tau: float = 1.0,
-                 param_name: Optional[str] = None) -> Tuple[Dict[str, Any], str]:
-    """(a new state dict with the classifier bias minus tau * log(prior), the bias's name); the input is not changed.
+# --- values in their stored dtype -------------------------------------------------------------------------------
 
-    Values may be paddle Tensors (what paddle.load gives) or numpy arrays; the adjusted bias keeps its type and dtype.
-    """
-    import numpy as np
 
+def dtype_name(array: np.ndarray) -> str:
+    """The dtype as paddle names it: a uint16 parameter is bfloat16 (paddle.save stores its bit patterns)."""
+    return "bfloat16" if array.dtype == np.uint16 else str(array.dtype)
+
+
+def decode(name: str, array: np.ndarray) -> np.ndarray:
+    """The float64 values of a stored parameter (bfloat16 bits widened to float32 exactly), all finite."""
+    if array.dtype != np.uint16 and array.dtype.kind != "f":
+        raise CsceError(f"{name} has dtype {array.dtype}, not a floating-point parameter")
+    values = _values(array)
+    bad = np.flatnonzero(~np.isfinite(values))
+    if bad.size:
+        index = np.unravel_index(bad[0], values.shape)
+        raise CsceError(f"{name} holds {values[index]} at {list(map(int, index))} ({bad.size} value(s) not finite): "
+                        "the model is broken, there is nothing sound to adjust")
+    return values
+
+
+def encode(name: str, values: np.ndarray, like: np.ndarray, what: str) -> np.ndarray:
+    """float64 values rounded to `like`'s stored dtype (bfloat16: round to nearest even); refused when any of them
+    is not finite there (the adjustment `what` overflowed it)."""
+    if like.dtype == np.uint16:
+        bits = values.astype(np.float32).view(np.uint32)
+        stored = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            stored = values.astype(like.dtype)
+    if not (np.isfinite(values).all() and np.isfinite(_values(stored)).all()):
+        raise CsceError(f"{what} overflows {name} ({dtype_name(like)}): refused, nothing written")
+    return stored
+
+
+def _values(stored: np.ndarray) -> np.ndarray:
+    """float64 values of a float or bfloat16 (uint16 bits: the high half of a float32) array."""
+    if stored.dtype == np.uint16:
+        return (stored.astype(np.uint32) << 16).view(np.float32).astype(np.float64)
+    return stored.astype(np.float64)
+
+
+# --- the two methods --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Classifier:
+    """The last layer's float64 values: bias b [C], weight W [features, C], and their names in the state dict."""
+
+    bias_name: str
+    weight_name: str
+    bias: np.ndarray
+    weight: np.ndarray
+
+    @property
+    def norms(self) -> np.ndarray:
+        """||w_c||, the length of every class's weight column."""
+        return np.sqrt(np.square(self.weight).sum(axis=0))
+
+
+def classifier(state: Dict[str, np.ndarray], num_classes: int, param_name: Optional[str] = None) -> Classifier:
+    """The classifier's bias and weight, decoded (NaN/inf refused)."""
+    bias_name = choose_bias(state, num_classes, param_name)
+    weight_name = _weight_name(bias_name)
+    if _shape(state.get(weight_name))[-1:] != (num_classes,):
+        weight_name = ""  # --param named a bias without a [*, C] weight: fine for logit adjustment only
+    weight = decode(weight_name, state[weight_name]) if weight_name else np.zeros((0, num_classes))
+    return Classifier(bias_name, weight_name, decode(bias_name, state[bias_name]), weight)
+
+
+def affine(method: str, tau: float, log_prior: np.ndarray, head: Classifier) -> Tuple[np.ndarray, np.ndarray]:
+    """(scale, offset), both [C] float64: the adjusted logits are logits * scale + offset."""
+    if method == LOGIT_ADJUST:
+        return np.ones_like(log_prior), -tau * log_prior
+    if not head.weight_name:
+        raise CsceError(f"tau-norm needs the classifier weight {_weight_name(head.bias_name)} ([*, C]), not in the "
+                        "model")
+    norms = head.norms
+    if (norms == 0).any():
+        raise CsceError(f"{head.weight_name}: the weight of class(es) {np.flatnonzero(norms == 0).tolist()[:10]} is "
+                        "all zeros: tau-normalisation divides by its length")
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        scale = norms ** -tau
+    if not (np.isfinite(scale).all() and (scale > 0).all()):
+        raise CsceError(f"||w_c||^{tau:g} overflows (or underflows to 0) for the lengths of {head.weight_name} "
+                        f"({norms.min():.3g}..{norms.max():.3g}): refused, nothing written")
+    return scale, -head.bias * scale
+
+
+def center(method: str, head: Classifier) -> Optional[np.ndarray]:
+    """What tau-norm takes off every logit before scaling (the bias), None for logit adjustment: lets the tau search
+    scale (logits - b) instead of scaling and shifting (tau_search.search's `center`)."""
+    return head.bias if method == TAU_NORM else None
+
+
+def adjust_state(state: Dict[str, np.ndarray], counts: Sequence[int], tau: float = 1.0,
+                 param_name: Optional[str] = None, method: str = LOGIT_ADJUST) -> Tuple[Dict[str, np.ndarray], str]:
+    """(a new state dict with the classifier adjusted by `method`, the bias's name); the input is not changed."""
     try:
-        shift = np.asarray(prior_shift(counts, tau), dtype=np.float64)
+        log_prior = np.asarray(prior_shift(counts, 1.0), dtype=np.float64)
+        tau = check_tau(tau)
     except ParamError as error:
         raise CsceError(str(error)) from None
-    name = choose_bias(state_dict, len(shift), param_name)
-    value = state_dict[name]
-    as_numpy = value.numpy() if hasattr(value, "numpy") else np.asarray(value)
-    adjusted = (as_numpy.astype(np.float64) - shift).astype(as_numpy.dtype)
-    if hasattr(value, "numpy") and not isinstance(value, np.ndarray):
-        import paddle
+    head = classifier(state, len(log_prior), param_name)
+    scale, offset = affine(method, tau, log_prior, head)
+    new_state = dict(state)
+    if method == LOGIT_ADJUST:
+        with np.errstate(over="ignore", invalid="ignore"):
+            bias = head.bias + offset
+        new_state[head.bias_name] = encode(head.bias_name, bias, state[head.bias_name],
+                                           f"the shift {tau:g} * log(n_c / N)")
+    else:
+        with np.errstate(over="ignore", invalid="ignore"):
+            weight = head.weight * scale
+        what = f"dividing by ||w_c||^{tau:g}"
+        new_state[head.weight_name] = encode(head.weight_name, weight, state[head.weight_name], what)
+        new_state[head.bias_name] = encode(head.bias_name, np.zeros_like(head.bias), state[head.bias_name], what)
+    return new_state, head.bias_name
 
-        adjusted = paddle.to_tensor(adjusted, dtype=value.dtype)
-    new_state = dict(state_dict)
-    new_state[name] = adjusted
-    return new_state, name
+
+# --- model files ------------------------------------------------------------------------------------------------
+
+
+def _refuse(path: str, message: str) -> CsceError:
+    return CsceError(message, path=path, rule=RULE)
+
+
+def check_paths(model_path: str, out_path: str) -> None:
+    """What can be refused before the model is read: an exported model, no file, the output being the input."""
+    if model_path.endswith((".pdiparams", ".pdmodel")):
+        raise _refuse(model_path, "an exported inference model is not supported (its parameters have generated "
+                                  "names in a static program); adjust the training .pdparams, then export again")
+    if not os.path.isfile(model_path):
+        raise _refuse(model_path, "no such file" + ("" if model_path.endswith(".pdparams") else
+                                                    " (PaddleClas saves models as NAME.pdparams)"))
+    if os.path.realpath(out_path) == os.path.realpath(model_path) or \
+            (os.path.exists(out_path) and os.path.samefile(model_path, out_path)):
+        raise _refuse(out_path, "the output must not be the input model (it is never changed); give another -o")
+    folder = os.path.dirname(os.path.realpath(out_path))
+    if not os.path.isdir(folder):
+        raise _refuse(out_path, f"cannot write: the folder {folder} does not exist")
+
+
+def read_model(model_path: str) -> Dict[str, np.ndarray]:
+    """The state dict's arrays, read as data (model_file.load_state: nothing in the file is run)."""
+    return load_state(model_path)
+
+
+def write_model(model_path: str, out_path: str, changed: Dict[str, np.ndarray]) -> None:
+    """The model file again, in its own structure (what paddle.save wrote), with `changed` arrays replaced;
+    written atomically (pickle protocol 4, paddle.save's)."""
+    original = load_object(model_path)  # the structure: Tensors as (name, array), other entries as they are
+    slices = original.get(_BIG, {}) if isinstance(original, dict) else {}
+    dropped = {part for key in changed if key in slices for part in slices[key].get("slices", ())}
+    result = type(original)()
+    for key, value in original.items():
+        if key in dropped or (key == _BIG and all(k in changed for k in slices)):
+            continue
+        if key == _BIG:
+            value = {k: v for k, v in value.items() if k not in changed}
+        if key in changed:
+            value = (value[0], changed[key]) if isinstance(value, tuple) else changed[key]
+        result[key] = value
+    for key in changed:
+        if key not in result:  # it was stored in slices: written whole (protocol 4 has no size limit)
+            result[key] = (key, changed[key])
+    write_atomic(out_path, pickle.dumps(result, protocol=4))
 
 
 def adjust_file(model_path: str, counts: Sequence[int], tau: float, out_path: str,
-                param_name: Optional[str] = None) -> str:
+                param_name: Optional[str] = None, method: str = LOGIT_ADJUST) -> str:
     """Adjust the .pdparams at `model_path` into `out_path` (atomically; the input never changes); the bias's name.
 
-    Every refusal is one line, `MODEL: error: what is wrong [adjust]`, and nothing is written."""
-    def refuse(path: str, message: str) -> CsceError:
-        return CsceError(f"{path}: error: {message} [{RULE}]")
-
-    if model_path.endswith((".pdiparams", ".pdmodel")):
-        raise refuse(model_path, "an exported inference model is not supported (its parameters have generated names "
-                                 "in a static program); adjust the training .pdparams, then export again")
-    if not os.path.isfile(model_path):
-        raise refuse(model_path, "no such file" + ("" if model_path.endswith(".pdparams") else
-                                                   " (PaddleClas saves models as NAME.pdparams)"))
-    if os.path.realpath(out_path) == os.path.realpath(model_path) or \
-            (os.path.exists(out_path) and os.path.samefile(model_path, out_path)):
-        raise refuse(out_path, "the output must not be the input model (it is never changed); give another -o")
-    folder = os.path.dirname(os.path.realpath(out_path))
-    if not os.path.isdir(folder):
-        raise refuse(out_path, f"cannot write: the folder {folder} does not exist")
-    import paddle
-
+    Every refusal is one located line, `MODEL: error: what is wrong [adjust]`, and nothing is written."""
+    check_paths(model_path, out_path)
+    state = read_model(model_path)
     try:
-        state = paddle.load(model_path)
-    except Exception as error:  # paddle raises many kinds for a file that is not a saved state dict
-        first = str(error).splitlines()[0] if str(error) else ""
-        raise refuse(model_path, f"cannot be read by paddle.load ({type(error).__name__}: {first})") from None
-    if not isinstance(state, dict):
-        raise refuse(model_path, f"not a state dict (paddle.load gave a {type(state).__name__})")
-    try:
-        new_state, name = adjust_state(state, counts, tau, param_name)
+        new_state, name = adjust_state(state, counts, tau, param_name, method)
     except CsceError as error:
-        raise refuse(model_path, str(error)) from None
-    buffer = io.BytesIO()
-    paddle.save(new_state, buffer)
-    write_atomic(out_path, buffer.getvalue())
+        raise _refuse(model_path, error.message) from None
+    write_model(model_path, out_path, {key: value for key, value in new_state.items() if value is not state[key]})
     return name

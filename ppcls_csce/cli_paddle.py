@@ -1,11 +1,14 @@
-"""The commands that meet PaddleClas or paddle: install, uninstall, smoke, adjust (thin, like cli.py's)."""
+"""The commands that meet PaddleClas or paddle: install, uninstall, smoke, adjust (thin, like cli.py's; adjust's
+options are many, so it lives in cli_adjust.py)."""
 
 from typing import Optional, Tuple
 
 import click
 
-from .cli_options import CLASS_COUNT, _DELIMITER, _PADDLECLAS_CHECK, _TRAIN_LIST, _delimiter, _tau
-from .errors import CsceError, ProblemsError
+from .cli_adjust import adjust_command
+from .cli_options import CLASS_COUNT, _PADDLECLAS_CHECK, _delimiter
+from .errors import ProblemsError
+from .paddle_import import import_paddle
 
 
 @click.command("install")
@@ -81,50 +84,11 @@ def smoke_command(ctx: click.Context, config: Optional[str], class_num: Optional
         if problems:
             raise ProblemsError(problems)
         installed_detail = installed.summary(paddleclas, states, source)
-    try:
-        from . import smoke
-    except ImportError as error:
-        raise CsceError(f"smoke needs paddle ({error}); pip install 'ppcls-csce[paddle]' (or [gpu])") from None
+    smoke = import_paddle("smoke", "ppcls_csce.smoke")  # Ctrl-C during paddle's import: exit 130
     result = smoke.run(config=config, class_num=class_num, train_list=train_list, delimiter=_delimiter(delimiter) or " ",
                        device=device, steps=steps, batch_size=batch_size, amp=amp, seed=seed, installed=installed_detail)
     click.echo(result.render(output_format), nl=False)
     ctx.exit(0 if result.ok else 1)
-
-
-@click.command("adjust")
-@click.option("--model", required=True, type=click.Path(dir_okay=False),
-              help="A .pdparams that tools/train.py saved (best_model.pdparams, epoch_N.pdparams).")
-@_TRAIN_LIST
-@_DELIMITER
-@click.option("--tau", type=float, default=1.0, show_default=True, callback=_tau,
-              help="Scale of the adjustment: the bias minus tau * log(n_c / N); 0 changes nothing.")
-@click.option("--param", "param_name", default=None,
-              help="The classifier bias to adjust (default: the one [C] bias whose layer has a [*, C] weight).")
-@click.option("-o", "--output", required=True, type=click.Path(dir_okay=False),
-              help="Where the adjusted .pdparams goes (never the input; written atomically).")
-def adjust_command(model: str, train_lists: Tuple[str, ...], delimiter: Optional[str], tau: float,
-                   param_name: Optional[str], output: str) -> None:
-    """Post-hoc logit adjustment of a trained model: its classifier bias minus tau * log(prior), no retraining.
-
-    The counts come from the train list(s). Exported inference models (inference.pdiparams) are not supported:
-    adjust the .pdparams, then export again.
-    """
-    from .weights import table_from_lists
-
-    table = table_from_lists(list(train_lists), _delimiter(delimiter) or " ")
-    import warnings
-
-    try:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="No ccache found")  # paddle's import-time noise
-            import paddle  # noqa: F401
-    except ImportError as error:
-        raise CsceError(f"adjust needs paddle ({error}); pip install 'ppcls-csce[paddle]'") from None
-    from .adjust import adjust_file
-
-    name = adjust_file(model, table.num_class_list, tau, output, param_name)
-    click.echo(f"adjusted {name} by -{tau:g} * log(n_c / N) ({table.summary().split(', weights')[0]}); "
-               f"wrote {output}", err=True)
 
 
 COMMANDS = [install_command, uninstall_command, smoke_command, adjust_command]
