@@ -19,6 +19,7 @@ process of its own; on the CPU it uses one core).
 import argparse
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -40,8 +41,13 @@ from ltengine import (FULL, QUICK, Evaluator, Schedule, default_paddleclas, engi
                       overrides, prepare_base, prepare_paddleclas, saved_model, tool)
 
 
-def prepare_data(folder: Path, data: Path, schedule: Schedule, seed: int) -> Dict[str, object]:
-    """PNG files and list files of the seed's train split and the test set; their paths and counts."""
+# Validation images a class for choosing tau (not in the Schedule: the trained runs do not depend on it).
+FULL_VAL_PER_CLASS, QUICK_VAL_PER_CLASS = 500, 20
+
+
+def prepare_data(folder: Path, data: Path, schedule: Schedule, seed: int, val_per_class: int) -> Dict[str, object]:
+    """PNG files and list files of the seed's train split, its validation split (balanced, from the training
+    images the train split leaves out) and the test set; their paths and counts."""
     test_list = data / "test_list.txt"
     if not test_list.exists():
         images, labels = ltdata.load(folder, "test")
@@ -56,7 +62,13 @@ def prepare_data(folder: Path, data: Path, schedule: Schedule, seed: int) -> Dic
     found = ltdata.list_counts(train_list)
     if [found.get(c, 0) for c in range(10)] != per_class:
         raise SystemExit(f"{train_list}: counts {found} are not the seed's split {per_class}: delete it")
-    return {"train_list": train_list, "test_list": test_list, "counts": per_class}
+    val_list = data / f"val{val_per_class}_seed{seed}.txt"
+    if not val_list.exists():
+        images, labels = ltdata.load(folder, "train")
+        used = ltdata.long_tail_indices(labels, per_class, seed)
+        ltdata.write_split(images, labels, ltdata.validation_indices(labels, val_per_class, used, seed), data,
+                           "train", val_list)
+    return {"train_list": train_list, "test_list": test_list, "val_list": val_list, "counts": per_class}
 
 
 def run_one(arm: Arm, seed: int, copy: Path, work: Path, split: Dict[str, object], schedule: Schedule,
@@ -84,20 +96,42 @@ def run_one(arm: Arm, seed: int, copy: Path, work: Path, split: Dict[str, object
         model = saved_model(output, schedule.arch)
         if done.returncode != 0 or model is None:
             raise SystemExit(f"tools/train.py failed for {arm.key} seed {seed} (exit {done.returncode}): see {log}")
-    else:  # ce_posthoc: adjust the CE model's logits by the train prior, no training
+    else:  # derived: the CE model adjusted post hoc (tau given, or chosen on the validation split), no training
         ce_model = saved_model(work / "runs" / f"{arm.baseline}_seed{seed}", schedule.arch)
         if ce_model is None:
             raise SystemExit(f"{arm.key} needs the {arm.baseline} model of seed {seed}: run that arm first")
         output.mkdir(parents=True, exist_ok=True)
         model = output / "adjusted.pdparams"
-        tool("adjust", "--model", str(ce_model), "--train-list", str(split["train_list"]), "--tau", str(arm.tau),
-             "-o", str(model))
         config = work / "configs" / f"{arm.baseline}_seed{seed}.yaml"
+        chosen = choose_and_adjust(arm, ce_model, config, split, options, output, evaluator)
     result = evaluator.evaluate(config, model, options)
+    if not arm.trained:
+        result.update(chosen)
     return {"arm": arm.key, "label": arm.label, "seed": seed, "counts": split["counts"], **result,
             "train_seconds": round(train_seconds, 1), "wall_seconds": round(time.time() - start, 1),
             "gen_flags": flags,
             "overrides": options}
+
+
+def choose_and_adjust(arm: Arm, ce_model: Path, config: Path, split: Dict[str, object], options: List[str],
+                      output: Path, evaluator: Evaluator) -> Dict[str, Any]:
+    """`adjust` the CE model into output/adjusted.pdparams; with tau auto, on the CE model's logits of the
+    validation split (one forward pass, saved as report --save-logits does): the chosen tau and the curve."""
+    flags = ["--method", arm.method, "--tau", str(arm.tau)]
+    if arm.tau != "auto":
+        tool("adjust", "--model", str(ce_model), "--train-list", str(split["train_list"]), *flags,
+             "-o", str(output / "adjusted.pdparams"))
+        return {}
+    logits = output / "val_logits.npz"
+    val_options = [o for o in options if not o.startswith("DataLoader.Eval.dataset.cls_label_path=")]
+    val_options.append(f"DataLoader.Eval.dataset.cls_label_path={split['val_list']}")
+    val = evaluator.evaluate(config, ce_model, val_options, save_logits=logits)
+    done = tool("adjust", "--model", str(ce_model), "--train-list", str(split["train_list"]), *flags,
+                "--logits", str(logits), "--curve", str(output / "tau_curve.png"), "-o", str(output / "adjusted.pdparams"))
+    rows = [line.split() for line in done.stdout.splitlines() if re.match(r"^\s+\d+\.\d\d\s", line)]
+    curve = {"tau": [float(row[0]) for row in rows], "balanced": [float(row[1].rstrip("%")) / 100 for row in rows]}
+    tau = next(float(row[0]) for row in rows if row[-1] == "chosen")
+    return {"tau": tau, "val_curve": curve, "val_images": val["test_images"], "val_list": str(split["val_list"])}
 
 
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
@@ -151,9 +185,10 @@ def main(argv: Optional[List[str]] = None) -> int:
     for folder in (out / "runs", work / "configs", work / "data", work / "runs", work / "logs"):
         folder.mkdir(parents=True, exist_ok=True)
     gen_help, top_help = tool("gen", "--help").stdout, tool("--help").stdout
+    adjust_help = tool("adjust", "--help").stdout if re.search(r"^\s+adjust\b", top_help, re.M) else ""
     runnable, skipped = [], {}
     for arm in (arm for arm in ARMS if arm.key in args.arm_keys):
-        reason = available(arm, gen_help, top_help)
+        reason = available(arm, gen_help, top_help, adjust_help)
         if reason:
             skipped[arm.key] = reason
             print(f"skipping arm {arm.key}: {reason}", flush=True)
@@ -172,7 +207,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     if todo:
         copy = prepare_paddleclas(paddleclas, work)
         prepare_base(copy, schedule, work / "configs" / "base.yaml")
-        splits = {seed: prepare_data(args.data, work / "data", schedule, seed) for seed in sorted({s for _, s in todo})}
+        val_per_class = QUICK_VAL_PER_CLASS if args.quick else FULL_VAL_PER_CLASS
+        splits = {seed: prepare_data(args.data, work / "data", schedule, seed, val_per_class)
+                  for seed in sorted({s for _, s in todo})}
         numbers = {run: number for number, run in enumerate(todo, 1)}
         with Evaluator(copy, work / "logs" / "eval.log") as evaluator:
 

@@ -2,7 +2,7 @@
 
 import re
 from dataclasses import dataclass
-from typing import Sequence
+from typing import Sequence, Union
 
 
 @dataclass(frozen=True)
@@ -12,9 +12,10 @@ class Arm:
     key: str
     label: str
     gen: Sequence[str]  # gen flags; "{drw}" becomes the deferred epoch
-    needs: str = ""  # "" | "loss" | "sampler" | "adjust": a gen flag or command not every version has
+    needs: str = ""  # "" | "loss" | "sampler" | "adjust" | "tau-auto": a gen flag or command not every version has
     trained: bool = True  # False: derived from the CE model, no training
-    tau: float = 1.0  # a derived arm's post-hoc adjustment, tau * log(prior)
+    tau: Union[float, str] = 1.0  # a derived arm's tau, or "auto": chosen on the validation split
+    method: str = "logit-adjust"  # a derived arm's `adjust --method`: logit-adjust or tau-norm
     smoothing: bool = True  # False: gen writes it from the base config with the label smoothing taken out
 
     @property
@@ -30,6 +31,10 @@ ARMS = (
     Arm("balanced_softmax", "Balanced Softmax", ("--loss", "balanced-softmax"), needs="loss"),
     Arm("ce_posthoc", "CE + post-hoc adjustment (tau 1)", (), needs="adjust", trained=False),
     Arm("ce_posthoc_half", "CE + post-hoc adjustment (tau 0.5)", (), needs="adjust", trained=False, tau=0.5),
+    Arm("ce_posthoc_auto", "CE + post-hoc adjustment (tau chosen on validation)", (), needs="tau-auto",
+        trained=False, tau="auto"),
+    Arm("ce_taunorm_auto", "CE + tau-normalisation (tau chosen on validation)", (), needs="tau-auto", trained=False,
+        tau="auto", method="tau-norm"),
     Arm("drs", "DRS (CE, class-balanced sampling deferred)",
         ("--gamma", "0", "--drw-epoch", "1", "--sampler", "balanced", "--sampler-epoch", "{drw}"), needs="sampler"),
     # Without label smoothing (the base config's epsilon 0.1 caps a logit margin at log 91, below log 100)
@@ -41,7 +46,7 @@ ARMS = (
 )
 
 
-def available(arm: Arm, gen_help: str, top_help: str) -> str:
+def available(arm: Arm, gen_help: str, top_help: str, adjust_help: str = "") -> str:
     """Why this version of the tool cannot run `arm`, or '' when it can."""
     if arm.needs == "loss" and "--loss" not in gen_help:
         return "this ppcls_csce has no `gen --loss` (Balanced Softmax, issue 10)"
@@ -49,6 +54,8 @@ def available(arm: Arm, gen_help: str, top_help: str) -> str:
         return "this ppcls_csce has no `gen --sampler` (LongTailSampler, issue 11)"
     if arm.needs == "adjust" and not re.search(r"^\s+adjust\b", top_help, re.M):
         return "this ppcls_csce has no `adjust` command (post-hoc adjustment, issue 10)"
+    if arm.needs == "tau-auto" and not ("tau-norm" in adjust_help and "auto" in adjust_help):
+        return "this ppcls_csce has no `adjust --tau auto` / `--method tau-norm` (issue 25)"
     return ""
 
 

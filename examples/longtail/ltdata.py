@@ -2,7 +2,8 @@
 
 Kept apart from the training driver so the split can be checked (and reused) without paddle.
 The train split follows the CIFAR-10-LT imbalance-100 profile; which class gets which count is a
-permutation drawn from the seed, so over seeds every kind of garment takes a turn at being rare.
+permutation drawn from the seed, so over seeds every kind of garment takes a turn at being rare. A balanced
+validation split (for choosing a post-hoc tau) comes from the training images the train split leaves out.
 """
 
 import gzip
@@ -81,6 +82,16 @@ def long_tail_indices(labels: np.ndarray, per_class: Sequence[int], seed: int) -
     rng = np.random.RandomState(10_000 + seed)
     keep = [rng.choice(np.flatnonzero(labels == c), n, replace=False) for c, n in enumerate(per_class)]
     return np.sort(np.concatenate(keep))
+
+
+def validation_indices(labels: np.ndarray, per_class: int, used: np.ndarray, seed: int) -> np.ndarray:
+    """A balanced held-out split from the training images the long-tailed split does not use (`used`): a seeded
+    random `per_class` of each class's others, sorted. Adding it changes nothing of the train split (drawn before,
+    from its own generator), so runs made before it stay valid; choosing on it keeps the test set unseen."""
+    rng = np.random.RandomState(20_000 + seed)
+    free = np.setdiff1d(np.arange(len(labels)), used)
+    pick = [rng.choice(free[labels[free] == c], per_class, replace=False) for c in range(int(labels.max()) + 1)]
+    return np.sort(np.concatenate(pick))
 
 
 def balanced_test_indices(labels: np.ndarray, per_class: int) -> np.ndarray:

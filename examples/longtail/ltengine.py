@@ -136,13 +136,17 @@ class Evaluator:
         self.log = log
         self._lock = threading.Lock()
         self._stderr = log.open("a")
+        env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
         self._process = subprocess.Popen([sys.executable, "-W", "ignore", str(HERE / "lteval.py")], cwd=copy,
                                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._stderr,
-                                         text=True, bufsize=1)
+                                         text=True, bufsize=1, env=env)
 
-    def evaluate(self, config: Path, model: Path, options: List[str]) -> Dict[str, Any]:
-        """Per-class accuracy of `model` on the test list, built from `config` with the training's -o options."""
-        job = json.dumps({"config": str(config), "model": str(model), "overrides": options})
+    def evaluate(self, config: Path, model: Path, options: List[str],
+                 save_logits: Optional[Path] = None) -> Dict[str, Any]:
+        """Per-class accuracy of `model` on the config's eval list (the test list unless `options` name another),
+        built from `config` with the training's -o options; `save_logits`: the logits kept there as well."""
+        job = json.dumps({"config": str(config), "model": str(model), "overrides": options,
+                          "save_logits": str(save_logits) if save_logits else None})
         with self._lock:
             assert self._process.stdin is not None and self._process.stdout is not None
             try:

@@ -14,7 +14,7 @@ import os
 import sys
 import time
 import traceback
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 
 def per_class_accuracy(predicted: List[int], labels: List[int], num_classes: int) -> List[float]:
@@ -30,8 +30,10 @@ def per_class_accuracy(predicted: List[int], labels: List[int], num_classes: int
 RESULT_PREFIX = "lteval-result "  # what marks an answer among anything paddle or PaddleClas print
 
 
-def evaluate(config_path: str, model_path: str, overrides: List[str], batch_size: int = 500) -> Dict[str, Any]:
-    """One job: per-class accuracy of the saved model on the config's DataLoader.Eval list."""
+def evaluate(config_path: str, model_path: str, overrides: List[str], batch_size: int = 500,
+             save_logits: Optional[str] = None) -> Dict[str, Any]:
+    """One job: per-class accuracy of the saved model on the config's DataLoader.Eval list; with `save_logits`,
+    the logits and labels kept in that file (ppcls_csce.logits, what `adjust --logits` reads)."""
     import numpy as np
     import paddle
     from ppcls.arch import build_model
@@ -56,6 +58,7 @@ def evaluate(config_path: str, model_path: str, overrides: List[str], batch_size
     ops = create_operators(section["transform_ops"])
     num_classes = int(config["Arch"]["class_num"])
     predicted: List[int] = []
+    kept: List[Any] = []
     labels = [int(label) for label in dataset.labels]
     with paddle.no_grad():
         for first in range(0, len(dataset.images), batch_size):
@@ -70,6 +73,13 @@ def evaluate(config_path: str, model_path: str, overrides: List[str], batch_size
             if isinstance(logits, dict):
                 logits = logits["logits"]
             predicted.extend(int(i) for i in logits.argmax(axis=1).numpy())
+            if save_logits:
+                kept.append(logits.numpy())
+    if save_logits:
+        from ppcls_csce.logits import save_logits as save
+
+        save(save_logits, np.concatenate(kept), labels, meta={"model": model_path, "config": config_path,
+                                                              "list": section["cls_label_path"]})
     return {"per_class": per_class_accuracy(predicted, labels, num_classes),
             "top1": sum(int(p == y) for p, y in zip(predicted, labels)) / len(labels),
             "test_images": len(labels), "paddle": paddle.__version__, "eval_seconds": round(time.time() - start, 1)}
@@ -86,7 +96,7 @@ def main(argv: List[str]) -> int:
     for line in sys.stdin:
         job = json.loads(line)
         try:
-            answer = evaluate(job["config"], job["model"], job["overrides"], args.batch_size)
+            answer = evaluate(job["config"], job["model"], job["overrides"], args.batch_size, job.get("save_logits"))
         except Exception as error:  # the driver stops with this line; the traceback goes to the eval log
             traceback.print_exc()
             answer = {"error": f"{type(error).__name__}: {error}"}

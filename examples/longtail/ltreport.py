@@ -125,8 +125,28 @@ def markdown(records: List[Dict], arms: Sequence, info: Dict, schedule: Dict) ->
         if done:
             means = [100 * statistics.fmean(r["per_class"][ranked(r)[k]] for r in done) for k in range(len(counts))]
             lines.append(f"| {arm.label} | " + " | ".join(f"{m:.1f}" for m in means) + " |")
+    lines += chosen_taus(runs, arms)
     lines += ["", f"![per-class accuracy against training images]({PLOT})", ""]
     return "\n".join(lines)
+
+
+def chosen_taus(runs: Dict[str, Dict[int, Dict]], arms: Sequence) -> List[str]:
+    """The tau each `--tau auto` run chose on the validation split, and what that gave there and on the test set."""
+    done = [(arm, runs[arm.key][seed]) for arm in arms if getattr(arm, "tau", None) == "auto"
+            for seed in sorted(runs.get(arm.key, {}))]
+    if not done:
+        return []
+    val_images = done[0][1]["val_images"]
+    lines = ["", f"tau chosen on the validation split ({val_images // 10} images a class, drawn from the training "
+             "images the long-tailed split leaves out; the test set is never looked at): the tau of the highest "
+             "validation balanced accuracy over 0, 0.05, ..., 2.0, then that model on the test set:", "",
+             "| method | seed | tau | validation balanced | test balanced |", "|---|---|---|---|---|"]
+    for arm, record in done:
+        curve = record["val_curve"]
+        at = curve["balanced"][curve["tau"].index(record["tau"])]
+        lines.append(f"| {arm.label} | {record['seed']} | {record['tau']:g} | {100 * at:.1f} | "
+                     f"{100 * metrics(record)['balanced']:.1f} |")
+    return lines
 
 
 def plot(records: List[Dict], arms: Sequence, path: Path) -> None:
