@@ -8,6 +8,7 @@ RecModel heads called with the label. Float32 only: a config with AMP.use_fp16_t
 """
 
 import importlib
+import logging
 import os
 import sys
 import warnings
@@ -37,7 +38,13 @@ def import_ppcls(paddleclas: str) -> Dict[str, Any]:
         sys.path.insert(0, root)
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="No ccache found")
-        return {name: importlib.import_module(f"ppcls.{name}") for name in ("arch", "data", "utils.config")}
+        modules = {name: importlib.import_module(f"ppcls.{name}") for name in ("arch", "data", "utils.config",
+                                                                               "utils.logger")}
+    modules["utils.logger"].init_logger(log_level=logging.WARNING)  # PaddleClas's own warnings, on stderr
+    for handler in logging.getLogger("ppcls").handlers:
+        if isinstance(handler, logging.StreamHandler) and not isinstance(handler, logging.FileHandler):
+            handler.setStream(sys.stderr)
+    return modules
 
 
 def fit_problem(state: Dict[str, np.ndarray], expected: Dict[str, Tuple[int, ...]], arch: str,
@@ -121,7 +128,7 @@ def _run(paddle: Any, network: Any, state: Dict[str, np.ndarray], loader: Any, i
     with paddle.no_grad(), tqdm(total=total, unit="img", file=sys.stderr, disable=not progress,
                                 desc=os.path.basename(name), dynamic_ncols=True) as bar:
         for batch in loader:
-            images = paddle.to_tensor(batch[0])
+            images = batch[0] if isinstance(batch[0], paddle.Tensor) else paddle.to_tensor(batch[0])
             label = batch[1].reshape([-1, 1]).astype("int64")
             out = _logits_of(network(images, label) if is_rec else network(images))
             logits.append(np.asarray(out.numpy(), dtype=np.float32))

@@ -5,6 +5,7 @@ from typing import Optional, Tuple
 import click
 
 from .cli_options import echo_problems
+from .errors import CsceError
 
 
 @click.command("report")
@@ -53,6 +54,11 @@ def report_command(models: Tuple[str, ...], logits: Tuple[str, ...], config: Opt
                                f"{len(save_logits)} files)")
     if (val_list or data_root) and not models:
         raise click.UsageError("--val-list and --data-root go with --model (saved logits hold their labels)")
+    try:
+        import matplotlib  # noqa: F401
+        import numpy  # noqa: F401
+    except ImportError as error:
+        raise CsceError(f"report needs numpy and matplotlib ({error}): pip install 'ppcls-csce[plot]'") from None
     from .report_run import Request, run
 
     outcome = run(Request(out=out, models=models, logits=logits, config=config, paddleclas=paddleclas,

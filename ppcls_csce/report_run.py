@@ -15,7 +15,7 @@ from .errors import CsceError
 from .logits import load_logits, save_logits
 from .report import Problem, note
 from .report_files import (Entry, confusion_csv, per_class_csv, render_json, render_markdown, terminal_summary)
-from .report_inputs import Inputs, read_inputs
+from .report_inputs import Inputs, read_inputs, read_names
 
 RULE = "report"
 
@@ -106,14 +106,17 @@ def run(request: Request) -> Outcome:
         all_logits.append(saved.logits)
         sources.append(path)
     assert labels is not None
-    names = dict(inputs.class_names) if inputs else {}
+    if inputs is not None:
+        names = dict(inputs.class_names)
+    else:
+        names = read_names(request.label_file, all_logits[0].shape[1]) if request.label_file else {}
     model_labels = labels_for(sources)
     entries = [Entry(label, source, classreport.build(logits, labels, counts))
                for label, source, logits in zip(model_labels, sources, all_logits)]
     meta = {"config": request.config, "evaluation list": inputs.eval_list if inputs and request.models else None,
             "image root": inputs.image_root if inputs and request.models else None, "device": device or None,
             "train list": inputs.train_list if inputs else None}
-    files = _render(entries, meta, names)
+    files = render_files(entries, meta, names)
     written = _write(request, files, all_logits, labels, counts, inputs)
     if counts is None:
         notes.append(note("no training counts: no shot groups and no recall-vs-count picture (give --config, or "
@@ -121,7 +124,7 @@ def run(request: Request) -> Outcome:
     return Outcome(terminal_summary(entries), written, notes)
 
 
-def _render(entries: List[Entry], meta: Dict[str, object], names: Dict[int, str]) -> Dict[str, bytes]:
+def render_files(entries: List[Entry], meta: Dict[str, object], names: Dict[int, str]) -> Dict[str, bytes]:
     from .report_plots import pictures
 
     suffixes = _suffixes([entry.label for entry in entries])
