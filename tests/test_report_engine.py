@@ -236,3 +236,40 @@ def test_a_crafted_model_file_never_runs(trained, tmp_path: Path) -> None:
     stderr = _refused(trained, tmp_path, "--model", str(evil), "--config", str(trained["config"]))
     assert f"{evil}: error: refused: not a model file as paddle.save writes it" in stderr
     assert not marker.exists()
+
+
+# The commands docs/report.md shows, run here as written (from a folder holding the checkout, the config and the
+# model under the names the page uses).
+DOC_ADJUST = "csce-config adjust --model output/best_model.pdparams --train-list train_list.txt --tau 1 -o output/adjusted.pdparams"
+DOC_REPORT = ("csce-config report --model output/best_model.pdparams --model output/adjusted.pdparams "
+              "--config my_config.yaml --paddleclas PaddleClas --out report --save-logits ce.npz "
+              "--save-logits adjusted.npz")
+DOC_AGAIN = "csce-config report --logits ce.npz --logits adjusted.npz --config my_config.yaml --out report_again"
+
+
+def test_the_docs_commands_and_an_adjusted_model_side_by_side(trained, tmp_path: Path) -> None:
+    import shlex
+
+    shutil.copytree(trained["checkout"], tmp_path / "PaddleClas", symlinks=True)
+    shutil.copy(trained["config"], tmp_path / "my_config.yaml")
+    shutil.copy(trained["train_list"], tmp_path / "train_list.txt")
+    (tmp_path / "output").mkdir()
+    shutil.copy(trained["model"], tmp_path / "output" / "best_model.pdparams")
+    for command in (DOC_ADJUST, DOC_REPORT, DOC_AGAIN):
+        _run(python_cli(*shlex.split(command)[1:]), tmp_path)
+    first = json.loads((tmp_path / "report" / "report.json").read_text())
+    again = json.loads((tmp_path / "report_again" / "report.json").read_text())
+    assert [model["label"] for model in first["models"]] == ["best_model", "adjusted"]
+    assert [model["label"] for model in again["models"]] == ["ce", "adjusted"]  # named after the logits files
+    renamed = {"ce": "best_model", "adjusted": "adjusted"}
+    assert first["per_class"] == [dict(row, model=renamed[row["model"]]) for row in again["per_class"]]
+    with np.load(tmp_path / "ce.npz") as ce, np.load(tmp_path / "adjusted.npz") as adjusted:
+        assert np.array_equal(ce["labels"], adjusted["labels"])
+        prior = np.asarray(TRAIN_COUNTS, dtype=np.float64) / sum(TRAIN_COUNTS)
+        shifted = ce["logits"].astype(np.float64) - np.log(prior)  # the adjusted logits, tau 1
+        np.testing.assert_allclose(adjusted["logits"], shifted, atol=1e-4)
+        assert np.array_equal(adjusted["logits"].argmax(axis=1), shifted.argmax(axis=1))
+    rows = {(row["model"], row["class"]): row for row in first["per_class"]}
+    for label in range(4):
+        after, before = rows[("adjusted", label)], rows[("best_model", label)]
+        assert after["recall_delta"] == pytest.approx(after["recall"] - before["recall"], abs=2e-6)
