@@ -91,4 +91,6 @@ def smoke_command(ctx: click.Context, config: Optional[str], class_num: Optional
     ctx.exit(0 if result.ok else 1)
 
 
-COMMANDS = [install_command, uninstall_command, smoke_command, adjust_command]
+from .report_cmd import report_command  # noqa: E402  (the report command lives in its own module)
+
+COMMANDS = [install_command, uninstall_command, smoke_command, adjust_command, report_command]
