@@ -8,6 +8,7 @@ import click
 
 from .cli_options import _DELIMITER, _TRAIN_LIST, _delimiter, _tau, echo_problems
 from .errors import CsceError
+from .paddle_import import import_paddle
 from .report import WARNING, note
 
 if TYPE_CHECKING:
@@ -132,10 +133,16 @@ def _search(state: Dict[str, Any], counts: List[int], method: str, param_name: O
 
         held = load_logits(logits_path)
         source = logits_path
-    else:
-        from .heldout import forward_logits
+    else:  # report's forward pass: PaddleClas's build_model, the config's Eval transforms and loader
+        from .logits import Logits
+        from .report_inputs import read_inputs
 
-        held = forward_logits(model, config, paddleclas, val_list, data_root, device)  # type: ignore[arg-type]
+        inputs = read_inputs(str(config), val_list, data_root, None, paddleclas)
+        import_paddle("adjust")  # Ctrl-C during paddle's import: exit 130
+        from .evaluate import forward
+
+        (logits,), labels, _ = forward(inputs, [model], str(paddleclas), device, 0)
+        held = Logits(logits, labels)
         source = val_list  # type: ignore[assignment]
     if held.class_num != len(counts):
         raise CsceError(f"the logits have {held.class_num} classes, the train list(s) {len(counts)}: not logits of "

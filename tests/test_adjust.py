@@ -168,6 +168,26 @@ def test_overflowing_results_are_refused_in_the_stored_dtype() -> None:
         adjust_state(state, COUNTS, tau=1.0, method=TAU_NORM)
 
 
+def test_the_docs_hold_out_script_splits_a_paddleclas_list(tmp_path: Path) -> None:
+    """docs/adjust.md's script, as printed, on the bundled long-tailed list."""
+    page = (REPO / "docs" / "adjust.md").read_text(encoding="utf-8")
+    (script,) = [part.split("```")[0] for part in page.split("```python\n")[1:]]
+    shutil.copy(REPO / "examples" / "train_list.txt", tmp_path / "train_list.txt")
+    done = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    rows = (tmp_path / "train_list.txt").read_text().splitlines()
+    held = (tmp_path / "val_holdout.txt").read_text().splitlines()
+    rest = (tmp_path / "train_rest.txt").read_text().splitlines()
+    assert sorted(held + rest) == sorted(rows) and not set(held) & set(rest)
+    size: Dict[str, int] = {}
+    for row in rows:
+        size[row.split()[-1]] = size.get(row.split()[-1], 0) + 1
+    taken = {label: sum(row.split()[-1] == label for row in held) for label in size}
+    assert taken == {label: min(20, n // 5) for label, n in size.items()}  # 20 a class, 2 of the rarest's 10
+    again = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True)
+    assert again.returncode == 0 and (tmp_path / "val_holdout.txt").read_text().splitlines() == held  # seeded
+
+
 # --- files and the command, with paddle -------------------------------------------------------------------
 
 

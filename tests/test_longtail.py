@@ -402,6 +402,44 @@ def test_split_follows_cifar10_lt_and_the_seed_picks_the_rare_class() -> None:
     assert np.bincount(np.tile(np.arange(10), 1000)[test]).tolist() == [30] * 10
 
 
+def test_validation_split_is_balanced_and_outside_the_long_tailed_split() -> None:
+    ltdata = load_module("ltdata")
+    labels = np.repeat(np.arange(10), 6000)[np.random.RandomState(5).permutation(60000)]
+    for seed in range(3):
+        per_class = ltdata.class_counts(seed, ltdata.LT_COUNTS)
+        used = ltdata.long_tail_indices(labels, per_class, seed)
+        val = ltdata.validation_indices(labels, 500, used, seed)
+        assert np.bincount(labels[val], minlength=10).tolist() == [500] * 10
+        assert len(set(val.tolist())) == 5000 and not set(val.tolist()) & set(used.tolist())
+        # the train split is what it was before the validation split existed (runs made before stay valid)
+        assert ltdata.long_tail_indices(labels, per_class, seed).tolist() == used.tolist()
+        assert ltdata.validation_indices(labels, 500, used, seed).tolist() == val.tolist()
+
+
+@pytest.mark.engine
+@needs_engine
+def test_tau_auto_arms_choose_on_the_validation_split_and_report_the_test_set(quick: Quick) -> None:
+    out, _ = quick
+    records = {(r["arm"], r["seed"]): r for r in json.loads((out / "results.json").read_text())["runs"]}
+    markdown = (out / "results.md").read_text()
+    grid = [round(0.05 * i, 2) for i in range(41)]
+    for seed in (0, 1):
+        train = set((out / "work" / "data" / f"train_seed{seed}.txt").read_text().splitlines())
+        test = set((out / "work" / "data" / "test_list.txt").read_text().splitlines())
+        for arm, method in (("ce_posthoc_auto", "logit-adjust"), ("ce_taunorm_auto", "tau-norm")):
+            record = records[(arm, seed)]
+            val = set(Path(record["val_list"]).read_text().splitlines())
+            assert len(val) == record["val_images"] == 200 and not val & train and not val & test
+            assert all(line.startswith("train/") for line in val)  # Fashion-MNIST training images
+            curve = record["val_curve"]
+            assert curve["tau"] == grid and record["tau"] == grid[int(np.argmax(curve["balanced"]))]
+            assert record["test_images"] == 300 and len(record["per_class"]) == 10  # scored on the test set
+            run = out / "work" / "runs" / f"{arm}_seed{seed}"
+            assert (run / "val_logits.npz").is_file() and (run / "tau_curve.png").read_bytes()[:8] == PNG_MAGIC
+            row = f"| {record['label']} | {seed} | {record['tau']:g} | "
+            assert any(line.startswith(row) for line in markdown.splitlines()), row
+
+
 def test_idx_reader_and_png_lists(tmp_path: Path) -> None:
     import gzip
 
