@@ -258,16 +258,22 @@ def write_model(model_path: str, out_path: str, changed: Dict[str, np.ndarray]) 
     write_atomic(out_path, pickle.dumps(result, protocol=4))
 
 
-def adjust_file(model_path: str, counts: Sequence[int], tau: float, out_path: str,
-                param_name: Optional[str] = None, method: str = LOGIT_ADJUST) -> str:
-    """Adjust the .pdparams at `model_path` into `out_path` (atomically; the input never changes); the bias's name.
-
-    Every refusal is one located line, `MODEL: error: what is wrong [adjust]`, and nothing is written."""
-    check_paths(model_path, out_path)
-    state = read_model(model_path)
+def write_adjusted(model_path: str, state: Dict[str, np.ndarray], counts: Sequence[int], tau: float, out_path: str,
+                   param_name: Optional[str] = None, method: str = LOGIT_ADJUST) -> str:
+    """Adjust `state` (read from `model_path`) and write it to `out_path`; the bias's name. A refusal names the
+    model (`MODEL: error: ... [adjust]`) and nothing is written."""
     try:
         new_state, name = adjust_state(state, counts, tau, param_name, method)
     except CsceError as error:
         raise _refuse(model_path, error.message) from None
     write_model(model_path, out_path, {key: value for key, value in new_state.items() if value is not state[key]})
     return name
+
+
+def adjust_file(model_path: str, counts: Sequence[int], tau: float, out_path: str,
+                param_name: Optional[str] = None, method: str = LOGIT_ADJUST) -> str:
+    """Adjust the .pdparams at `model_path` into `out_path` (atomically; the input never changes); the bias's name.
+
+    Every refusal is one located line, `MODEL: error: what is wrong [adjust]`, and nothing is written."""
+    check_paths(model_path, out_path)
+    return write_adjusted(model_path, read_model(model_path), counts, tau, out_path, param_name, method)

@@ -99,11 +99,7 @@ def adjust_command(model: str, train_lists: Tuple[str, ...], delimiter: Optional
         tau = found.tau
         click.echo(tau_search.table(found, method), nl=False)
     assert isinstance(tau, float)
-    try:
-        new_state, name = adjust.adjust_state(state, counts, tau, param_name, method)
-    except CsceError as error:
-        raise CsceError(error.message, path=model, rule=adjust.RULE) from None
-    adjust.write_model(model, output, {key: value for key, value in new_state.items() if value is not state[key]})
+    name = adjust.write_adjusted(model, state, counts, tau, output, param_name, method)
     if held_out:
         picture = curve or (output[: -len(".pdparams")] if output.endswith(".pdparams") else output) + ".tau.png"
         tau_search.plot(found, method, picture)
