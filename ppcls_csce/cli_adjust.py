@@ -90,6 +90,9 @@ def adjust_command(model: str, train_lists: Tuple[str, ...], delimiter: Optional
     table = table_from_lists(list(train_lists), _delimiter(delimiter) or " ")
     counts = table.num_class_list
     adjust.check_paths(model, output)
+    if curve and not os.path.isdir(os.path.dirname(os.path.realpath(curve))):
+        raise CsceError(f"cannot write: the folder {os.path.dirname(os.path.realpath(curve))} does not exist",
+                        path=curve, rule=adjust.RULE)
     state = adjust.read_model(model)
     if tau == AUTO:
         from . import tau_search
