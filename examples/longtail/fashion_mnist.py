@@ -6,7 +6,9 @@ One command runs every (arm, seed) not finished yet, so an interrupted run resum
     python examples/longtail/fashion_mnist.py --quick --out /tmp/lt   # a few hundred images, 2 epochs
 
 Per seed: a long-tailed train split of Fashion-MNIST (the CIFAR-10-LT imbalance-100 profile, which
-class is rare drawn from the seed) written as PNG files and a PaddleClas list, and the balanced test set.
+class is rare drawn from the seed) written as PNG files and a PaddleClas list, a balanced validation split
+from the training images that split leaves out (where the `--tau auto` arms choose tau: the test set is
+never used for a choice), and the balanced test set.
 PaddleClas is copied from --paddleclas into the work folder, `python -m ppcls_csce install` puts the
 loss in, and every arm's config is written by `python -m ppcls_csce gen` from one real config of
 ppcls/configs. Arms of one seed share the split, the initial weights (Global.seed) and the batch order
