@@ -293,6 +293,34 @@ def test_cli_tau_auto_on_saved_logits_picks_the_best_balanced_accuracy_and_write
             assert tau > 0.0, "logits biased by 0.8 log prior: some adjustment must win"
 
 
+def test_cli_adjusts_a_bfloat16_model_saved_by_paddle_and_refuses_a_nan_bias(tmp_path: Path,
+                                                                            capsys: pytest.CaptureFixture) -> None:
+    import paddle
+
+    state = _state(np.random.default_rng(14))
+    model = tmp_path / "bf16.pdparams"
+    paddle.save({name: paddle.to_tensor(value).astype("bfloat16") if name.startswith("fc.") else paddle.to_tensor(value)
+                 for name, value in state.items()}, str(model))
+    train_list = write_list(tmp_path / "train_list.txt", COUNTS)
+    out = tmp_path / "out.pdparams"
+    assert main(["adjust", "--model", str(model), "--train-list", str(train_list), "-o", str(out)]) == 0
+    capsys.readouterr()
+    written = paddle.load(str(out))
+    assert written["fc.bias"].dtype == paddle.bfloat16
+    before = paddle.load(str(model))["fc.bias"].astype("float32").numpy().astype(np.float64)
+    want = _bf16_values(_bf16_bits((before - np.log(np.asarray(COUNTS) / sum(COUNTS))).astype(np.float32)))
+    assert written["fc.bias"].astype("float32").numpy().astype(np.float64).tolist() == want.tolist()
+
+    state["fc.bias"][2] = np.nan
+    _save(model, state)
+    out.unlink()
+    assert main(["adjust", "--model", str(model), "--train-list", str(train_list), "-o", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert err == f"{model}: error: fc.bias holds nan at [2] (1 value(s) not finite): the model is broken, there " \
+                  "is nothing sound to adjust [adjust]\n"
+    assert not out.exists()
+
+
 def test_cli_tau_auto_usage_and_refusals(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     from ppcls_csce.logits import save_logits
 
