@@ -150,6 +150,10 @@ def _search(state: Dict[str, Any], counts: List[int], method: str, param_name: O
         raise CsceError("no held-out images: nothing to choose tau on", path=source, rule=adj.RULE)
     found = tau_search.search(held.logits, held.labels, lambda tau: adj.affine(method, tau, log_prior, head),
                               center=adj.center(method, head))
+    if found.best == len(found.taus) - 1 and found.balanced[-1] > found.balanced[0]:
+        echo_problems([note(f"the best tau is the grid's largest, {found.tau:g}: balanced accuracy may go on rising "
+                            "beyond it (the grid is fixed; give a larger tau by hand to look)", path=os.fspath(source),
+                            rule=adj.RULE, severity=WARNING)])
     if found.missing:
         shown = ", ".join(map(str, found.missing[:20])) + (" ..." if len(found.missing) > 20 else "")
         echo_problems([note(f"{len(found.missing)} of {len(counts)} classes have no held-out image ({shown}): "

@@ -291,6 +291,13 @@ def test_cli_tau_auto_on_saved_logits_picks_the_best_balanced_accuracy_and_write
             np.testing.assert_array_equal(written[key].numpy(), want[key])
         if method == "logit-adjust":
             assert tau > 0.0, "logits biased by 0.8 log prior: some adjustment must win"
+        assert ("the best tau is the grid's largest" in captured.err) == (tau == 2.0)
+    far = rng.normal(size=(len(labels), C)) + 3.0 * np.eye(C)[labels] + 3.0 * log_prior  # needs tau 3
+    save_logits(str(tmp_path / "far.npz"), far, labels)
+    assert main(["adjust", "--model", str(model), "--train-list", str(train_list), "--tau", "auto", "--logits",
+                 str(tmp_path / "far.npz"), "-o", str(out)]) == 0
+    assert f"{tmp_path / 'far.npz'}: warning: the best tau is the grid's largest, 2: balanced accuracy may go on " \
+           "rising beyond it" in capsys.readouterr().err
 
 
 def test_cli_adjusts_a_bfloat16_model_saved_by_paddle_and_refuses_a_nan_bias(tmp_path: Path,
