@@ -440,6 +440,18 @@ def test_tau_auto_arms_choose_on_the_validation_split_and_report_the_test_set(qu
             assert any(line.startswith(row) for line in markdown.splitlines()), row
 
 
+def test_the_adjust_page_shows_the_committed_results() -> None:
+    """docs/adjust.md's measured rows are rows of examples/longtail/results.md, the run's own output."""
+    page = (REPO / "docs" / "adjust.md").read_text(encoding="utf-8").splitlines()
+    results = (LONGTAIL / "results.md").read_text(encoding="utf-8").splitlines()
+    labels = {arm.label for arm in load_module("ltarms").ARMS}
+    shown = [line for line in page if line.startswith("| ") and line.split(" | ")[0][2:] in labels]
+    assert [line for line in shown if line not in results] == []
+    for key in ("ce", "ce_posthoc_auto", "ce_taunorm_auto"):  # the main table's rows of CE and the two tau-auto arms
+        label = load_module("ltarms").arm_named(key).label
+        assert any(line.startswith(f"| {label} | ") and line.count("|") == 9 for line in shown), key
+
+
 def test_idx_reader_and_png_lists(tmp_path: Path) -> None:
     import gzip
 
