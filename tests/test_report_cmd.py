@@ -2,7 +2,6 @@
 checks made before any forward pass (config, evaluation list, model fit), each one located line, exit 1, no --out."""
 
 import json
-import shutil
 from pathlib import Path
 from typing import List
 
@@ -170,3 +169,15 @@ def test_labels_tell_models_apart() -> None:
     assert labels_for(["run1/best_model.pdparams", "run2/best_model.pdparams"]) == ["run1/best_model",
                                                                                     "run2/best_model"]
     assert labels_for(["x/m.npz", "x/m.npz"]) == ["x/m", "x/m#2"]
+
+
+def test_a_report_from_saved_logits_imports_no_paddle(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom ppcls_csce.cli import main\n"
+            f"code = main(['report', '--logits', {str(CE)!r}, '--out', {str(tmp_path / 'out')!r}, '--no-progress'])\n"
+            "assert code == 0, code\nassert 'paddle' not in sys.modules and 'ppcls' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "report.md").is_file()
