@@ -129,6 +129,11 @@ def _setup(tmp_path: Path, val_lines: List[str], dataset: str = "ImageNetDataset
 def test_good_inputs_give_counts_and_lines(tmp_path: Path) -> None:
     inputs = read_inputs(str(_setup(tmp_path, ["0.jpg 0", "1.jpg 2"])), None, None, None, None)
     assert (inputs.class_num, inputs.eval_lines, inputs.train_counts) == (3, 2, [2, 1, 1])
+    assert inputs.notes == []
+    config = tmp_path / "config.yaml"
+    config.write_text(config.read_text() + "AMP:\n  use_fp16_test: True\n")
+    (note,) = read_inputs(str(config), None, None, None, None).notes
+    assert note.as_text().startswith(f"{config}:18:18: note: tools/eval.py runs this config in float16")
 
 
 @pytest.mark.parametrize("lines, expected", [
