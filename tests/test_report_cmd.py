@@ -83,6 +83,13 @@ def test_logits_of_another_list_are_refused(tmp_path: Path, capsys: pytest.Captu
                     "on the same images only [report]\n"
 
 
+def test_a_missing_model_fails_before_anything_is_read(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    missing = tmp_path / "best_model"
+    error = _refused(["--model", str(missing), "--config", "absent.yaml", "--paddleclas", str(tmp_path)], capsys,
+                     tmp_path / "out")
+    assert error == f"{missing}: error: no such model file (PaddleClas saves models as NAME.pdparams) [report]\n"
+
+
 def test_out_that_is_a_file_and_a_bad_logits_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     taken = tmp_path / "taken"
     taken.write_text("x")
