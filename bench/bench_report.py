@@ -35,6 +35,8 @@ sys.path.insert(0, '.')
 import paddle
 from ppcls.arch import build_model
 from ppcls.utils.config import parse_config
+from ppcls.utils.logger import init_logger
+init_logger()
 paddle.seed(0)
 paddle.save(build_model(parse_config(sys.argv[1]), 'eval').state_dict(), sys.argv[2])
 """

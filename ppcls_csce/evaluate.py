@@ -88,8 +88,13 @@ def forward(inputs: Inputs, models: Sequence[str], paddleclas: str, device: str,
     """Logits of each model ([N, C] float32, list order) and the labels [N]; the device used, in words.
 
     Every model file is read and checked against the network before the first image is loaded."""
-    modules = import_ppcls(paddleclas)
-    from .smoke.device import on_device, paddle  # the one place paddle is told the device
+    try:
+        from .smoke.device import on_device, paddle  # the one place paddle is told the device
+
+        modules = import_ppcls(paddleclas)
+    except ImportError as error:
+        raise CsceError(f"report --model needs paddle and PaddleClas's requirements ({error}); "
+                        "pip install 'ppcls-csce[paddle,engine]'") from None
 
     config = modules["utils.config"].parse_config(inputs.config)
     eval_config = config["DataLoader"]["Eval"]

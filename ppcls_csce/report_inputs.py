@@ -170,6 +170,10 @@ def read_inputs(config: str, val_list: Optional[str], data_root: Optional[str], 
     inputs.train_counts, inputs.train_list, why = train_counts(source, class_num, where)
     if why:
         inputs.notes.append(note(f"no training counts ({why}): no shot groups, classes in id order", config))
+    if check_eval and source.get(("AMP", "use_fp16_test")) is True:
+        line, column = source.position(("AMP", "use_fp16_test"))
+        inputs.notes.append(Problem(config, line, column, "note", "", "tools/eval.py runs this config in float16 "
+                                    "(AMP.use_fp16_test); report runs float32, so a figure may differ slightly"))
     inputs.class_names, why = class_names(source, class_num, label_file, paddleclas)
     if why:
         inputs.notes.append(note(why, config))

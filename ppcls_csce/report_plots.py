@@ -7,7 +7,7 @@ from typing import Dict, List, Sequence
 
 import numpy as np
 
-from .classreport import ClassReport, count_order, most_confused_classes
+from .classreport import ClassReport, most_confused_classes
 from .counts import FEW_SHOT_BELOW, MANY_SHOT_ABOVE, SHOT_GROUPS
 
 MATRIX_LIMIT = 30  # classes drawn in a confusion matrix; above it, the most-confused part

@@ -74,6 +74,10 @@ def _check_out(out: str) -> None:
 
 def run(request: Request) -> Outcome:
     _check_out(request.out)
+    for path in request.models:  # before the config, paddle and PaddleClas are read: a typo fails at once
+        if not os.path.isfile(path):
+            raise CsceError("no such model file" + ("" if path.endswith(".pdparams") else
+                                                    " (PaddleClas saves models as NAME.pdparams)"), path=path, rule=RULE)
     inputs: Optional[Inputs] = None
     if request.config is not None:
         inputs = read_inputs(request.config, request.val_list, request.data_root, request.label_file,

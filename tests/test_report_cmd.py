@@ -2,7 +2,6 @@
 checks made before any forward pass (config, evaluation list, model fit), each one located line, exit 1, no --out."""
 
 import json
-import shutil
 from pathlib import Path
 from typing import List
 
@@ -84,6 +83,13 @@ def test_logits_of_another_list_are_refused(tmp_path: Path, capsys: pytest.Captu
                     "on the same images only [report]\n"
 
 
+def test_a_missing_model_fails_before_anything_is_read(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    missing = tmp_path / "best_model"
+    error = _refused(["--model", str(missing), "--config", "absent.yaml", "--paddleclas", str(tmp_path)], capsys,
+                     tmp_path / "out")
+    assert error == f"{missing}: error: no such model file (PaddleClas saves models as NAME.pdparams) [report]\n"
+
+
 def test_out_that_is_a_file_and_a_bad_logits_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     taken = tmp_path / "taken"
     taken.write_text("x")
@@ -130,6 +136,11 @@ def _setup(tmp_path: Path, val_lines: List[str], dataset: str = "ImageNetDataset
 def test_good_inputs_give_counts_and_lines(tmp_path: Path) -> None:
     inputs = read_inputs(str(_setup(tmp_path, ["0.jpg 0", "1.jpg 2"])), None, None, None, None)
     assert (inputs.class_num, inputs.eval_lines, inputs.train_counts) == (3, 2, [2, 1, 1])
+    assert inputs.notes == []
+    config = tmp_path / "config.yaml"
+    config.write_text(config.read_text() + "AMP:\n  use_fp16_test: True\n")
+    (note,) = read_inputs(str(config), None, None, None, None).notes
+    assert note.as_text().startswith(f"{config}:18:18: note: tools/eval.py runs this config in float16")
 
 
 @pytest.mark.parametrize("lines, expected", [
@@ -170,3 +181,15 @@ def test_labels_tell_models_apart() -> None:
     assert labels_for(["run1/best_model.pdparams", "run2/best_model.pdparams"]) == ["run1/best_model",
                                                                                     "run2/best_model"]
     assert labels_for(["x/m.npz", "x/m.npz"]) == ["x/m", "x/m#2"]
+
+
+def test_a_report_from_saved_logits_imports_no_paddle(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom ppcls_csce.cli import main\n"
+            f"code = main(['report', '--logits', {str(CE)!r}, '--out', {str(tmp_path / 'out')!r}, '--no-progress'])\n"
+            "assert code == 0, code\nassert 'paddle' not in sys.modules and 'ppcls' not in sys.modules\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "out" / "report.md").is_file()
