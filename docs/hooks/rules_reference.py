@@ -61,7 +61,9 @@ def _fixture_section(rule_id: str) -> str:
         body.append(line)  # directives kept: the line numbers are the file's
     places = ", ".join(f"`{where}`" for _, where, *_ in expect if where != "-")
     places = f"at {places} (line:column)" if places else "for the file as a whole"
-    command = " ".join(filter(None, ["csce-config validate", options, bad[0].name]))
+    where = bad[0].relative_to(ROOT).as_posix()
+    command = " ".join(filter(None, ["csce-config validate --data-root", FIXTURES.relative_to(ROOT).as_posix(),
+                                     options, where]))
     lines = [f'??? example "Example: `{bad[0].name}`"', "",
              f"    `{command}` reports `[{rule_id}]` {places} on "
              f"[this file]({BLOB}{bad[0].relative_to(ROOT).as_posix()}):", "",
