@@ -109,7 +109,7 @@ def run(command: str, cwd: Path) -> Tuple[int, List[str]]:
 def scratch(folder: Path) -> Path:
     """A folder like a checkout's top, for the docs' commands: the bundled example and the validate fixtures."""
     shutil.copytree(REPO / "examples", folder / "examples",
-                    ignore=shutil.ignore_patterns("work", "__pycache__", "runs", "digits"))
+                    ignore=shutil.ignore_patterns("work", "__pycache__"))
     shutil.copytree(REPO / "tests" / "fixtures", folder / "tests" / "fixtures")
     return folder
 
