@@ -20,8 +20,6 @@ from ppcls_csce.rules.eval_names import expression_problem, name_problem
 from ppcls_csce.schema import check_entry
 from ppcls_csce.validate import Options, validate_file, validate_text
 
-from conftest import REPO
-
 FIXTURES = Path(__file__).resolve().parent / "fixtures" / "validate"
 EXPECT = re.compile(rb"^# expect: (\S+) (\S+)\r?$", re.MULTILINE)
 BAD = sorted(FIXTURES.glob("*.bad*.yaml"))
