@@ -142,6 +142,7 @@ def _test_source(reference: str) -> Optional[str]:
     """The source of the named test function, with that of the module-level names its body uses (a command may
     live in a constant), and the strings they hold; None when there is no such test."""
     path, _, name = reference.partition("::")
+    name = name.split("[", 1)[0]  # a parametrized test's id names the same function
     file = REPO / path
     if not file.is_file() or not name:
         return None
@@ -168,6 +169,14 @@ def test_a_block_tested_elsewhere_names_a_test_that_runs_its_commands(block: Blo
     assert source is not None, f"{block.page.name}:{block.line}: no test {block.tested_by}"
     missing = [example.command for example in block.examples() if example.command not in source]
     assert block.examples() and not missing, f"{block.page.name}:{block.line}: {block.tested_by} never runs {missing}"
+
+
+def test_the_tested_by_check_refuses_a_missing_test_or_command() -> None:
+    assert _test_source("tests/test_docs.py::test_no_such_test") is None
+    assert _test_source("tests/no_such_file.py::test_x") is None
+    source = _test_source("tests/test_docs.py::test_the_recipe_trains_from_the_paddleclas_root")
+    assert source is not None and "python tools/train.py -c my_config.yaml" in source
+    assert "csce-config gen --config my_config.yaml --write --gamma 2" not in source
 
 
 # --- the recipe from the PaddleClas root, for real ------------------------------------------------------------------
