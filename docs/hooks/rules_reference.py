@@ -19,15 +19,16 @@ _DIRECTIVE = re.compile(r"#\s*(expect|options):\s*(.*)")
 
 
 def _registry() -> Tuple[List[object], List[object]]:
-    """(the rules validate runs, the rules only a command raises), in registry order, from this checkout."""
+    """(the rules the registry runs on a config, the ids raised elsewhere), in registry order, from this checkout.
+    Every id is in BY_ID; those of RULES are run, the rest (COMMAND_RULES or IDS, as the registry is shaped) not."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
     from ppcls_csce import rules
 
-    every = list(getattr(rules, "BY_ID", {}).values()) or list(getattr(rules, "RULES", []))
-    command_ids = {rule_fields(rule)["id"] for rule in getattr(rules, "COMMAND_RULES", [])}
-    return ([r for r in every if rule_fields(r)["id"] not in command_ids],
-            [r for r in every if rule_fields(r)["id"] in command_ids])
+    run = list(getattr(rules, "RULES", []))
+    run_ids = {rule_fields(rule)["id"] for rule in run}
+    elsewhere = [code for code in getattr(rules, "BY_ID", {}).values() if rule_fields(code)["id"] not in run_ids]
+    return run, elsewhere
 
 
 def rule_fields(rule: object) -> Dict[str, str]:
@@ -82,14 +83,16 @@ def _section(rule: object) -> str:
 
 
 def reference_markdown() -> str:
-    """The generated part of docs/rules.md: the validate rules, then the rules only a command raises."""
-    checked, command_only = _registry()
-    parts = ["## The rules validate runs", "", *(_section(rule) for rule in checked)]
-    if command_only:
-        parts += ["## Rules a command raises", "",
-                  "Never reported by `validate` on a config: they are about a command's own input (gen's and smoke's "
-                  "preconditions, a list without a class, a PaddleClas checkout without the installed files).", "",
-                  *(_section(rule) for rule in command_only)]
+    """The generated part of docs/rules.md: the rules run on a config, then the ids raised elsewhere."""
+    checked, elsewhere = _registry()
+    parts = ["## Checks of a config", "", "The rules `validate` runs on every config (and `gen` on the config it "
+             "is about to write), in this order.", "", *(_section(rule) for rule in checked)]
+    if elsewhere:
+        parts += ["## Problems found elsewhere", "",
+                  "These ids are raised outside the rules: while a file or a train list is read, or by a command "
+                  "about its own input (gen's and smoke's preconditions, a list without a class, a PaddleClas "
+                  "checkout without the installed files, input that is not a config).", "",
+                  *(_section(code) for code in elsewhere)]
     return "\n".join(parts)
 
 
