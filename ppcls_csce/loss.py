@@ -138,7 +138,11 @@ class _CountLoss(nn.Layer):
             return None
         target = label.astype(dtype) if soft else F.one_hot(label, num_classes).astype(dtype)
         if self.epsilon is not None:
-            target = target * (1.0 - self.epsilon) + self.epsilon / num_classes
+            # Tensor constants in the target's dtype: paddle 2.6 takes a Python float in `tensor * float` as a
+            # float32 attribute, which costs a float64 loss ~1e-9 of relative precision.
+            keep = paddle.full([1], 1.0 - self.epsilon, dtype=target.dtype)
+            spread = paddle.full([1], self.epsilon / num_classes, dtype=target.dtype)
+            target = target * keep + spread
         return target
 
     @staticmethod
