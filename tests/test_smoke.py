@@ -343,3 +343,70 @@ def test_synthetic_counts_long_tailed() -> None:
     counts = smoke.synthetic_counts(11)
     assert counts[0] == 1000 and counts[-1] == 10 and counts == sorted(counts, reverse=True)
     assert smoke.synthetic_counts(1) == [1000]
+
+
+# --- the config's own batch size and card count (no checkout needed: the bundled example) -------------------------
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples"
+DRIFT_WORDS = ("deferred re-weighting is configured", "set iters_per_epoch")
+
+
+def example_config(tmp_path: Path, *extra: str) -> Path:
+    """The bundled ResNet18 example (batch_size 64, 2480 images) made CostSensitiveCE with DRW from epoch 2."""
+    output = tmp_path / "example.yaml"
+    result = CliRunner().invoke(cli, ["gen", "--train-list", str(EXAMPLE / "train_list.txt"), "--config",
+                                      str(EXAMPLE / "ResNet18_longtail.yaml"), "-o", str(output), "--drw-epoch", "2",
+                                      *extra])
+    assert result.exit_code == 0, result.stderr
+    return output
+
+
+def test_config_runs_at_its_own_batch_size_without_a_drift_warning(tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    config = example_config(tmp_path)
+    result = invoke(["--config", str(config), "--format", "json", "--steps", "2"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert (report["run"]["batch_size"], report["run"]["batch_size_from"], report["run"]["world_size"]) == (
+        64, "the config", 1)
+    loss = only_loss(report)["loss"]
+    assert (loss["drw_start_epoch"], loss["iters_per_epoch"]) == (2, 39)  # ceil(2480 / 64)
+    assert "before the switch at training step 39" in checks_of(result)["DRW"]["detail"]
+    said = result.stderr + caplog.text
+    assert not any(words in said for words in DRIFT_WORDS), said
+
+
+def test_batch_size_option_overrides_the_steps_not_the_schedule(tmp_path: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    config = example_config(tmp_path)
+    result = invoke(["--config", str(config), "--steps", "2", "--batch-size", "16"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "logits float32 [16, 10], labels [16, 1]" in result.stdout
+    assert "batch size 16 per card: --batch-size (the config's schedule is still checked for its own)" in result.stdout
+    said = result.stderr + caplog.text
+    assert not any(words in said for words in DRIFT_WORDS), said
+
+
+def test_world_size_checks_the_schedule_for_those_cards(tmp_path: Path) -> None:
+    one_card = example_config(tmp_path)
+    result = invoke(["--config", str(one_card), "--steps", "2", "--world-size", "4"])
+    assert result.exit_code == 1 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.endswith("[csce-drw-schedule]") and "iters_per_epoch is 39 but this config gives 10" in line
+    assert "on 4 cards" in line and "set iters_per_epoch" not in line
+    four_cards = tmp_path / "four"
+    four_cards.mkdir()
+    config = example_config(four_cards, "--world-size", "4")
+    result = invoke(["--config", str(config), "--format", "json", "--steps", "2", "--world-size", "4"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert (report["run"]["batch_size"], report["run"]["world_size"]) == (64, 4)
+    assert only_loss(report)["loss"]["iters_per_epoch"] == 10  # ceil(ceil(2480 / 4) / 64)
+    assert invoke(["--config", str(config), "--steps", "2"]).exit_code == 1  # the same config on 1 card: wrong
+
+
+def test_without_a_config_the_batch_defaults_to_256() -> None:
+    result = invoke(["--class-num", "3", "--format", "json", "--steps", "1"])
+    assert result.exit_code == 0, result.stderr
+    run = json.loads(result.stdout)["run"]
+    assert (run["batch_size"], run["batch_size_from"], run["world_size"]) == (256, "default", 1)
