@@ -196,3 +196,44 @@ def test_sampler_says_what_is_missing_without_total_epochs() -> None:
 
     with pytest.raises(SamplerError, match="older ones do not; write total_epochs: N in DataLoader.Train.sampler"):
         LongTailSampler(Data(), batch_size=2, progressive=True)
+
+
+# docs/versions.md shows these, in this order, with an older PaddleClas in PaddleClas-2.5/ (docs test: tested-by).
+DOCS_GEN = ("csce-config gen --train-list examples/train_list.txt --config examples/ResNet18_longtail.yaml "
+            "--sampler progressive --drw-epoch 1 -o progressive.yaml")
+DOCS_INSTALL = "csce-config install --paddleclas PaddleClas-2.5"
+DOCS_VALIDATE = "csce-config validate --paddleclas PaddleClas-2.5 progressive.yaml"
+
+
+def test_docs_commands_on_an_old_checkout(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import shlex
+
+    shutil.copytree(EXAMPLES, tmp_path / "examples", ignore=shutil.ignore_patterns("work", "__pycache__"))
+    fake_checkout(tmp_path / "PaddleClas-2.5", new=False)
+    monkeypatch.chdir(tmp_path)
+    outputs = []
+    for command in (DOCS_GEN, DOCS_INSTALL, DOCS_VALIDATE):
+        result = CliRunner().invoke(cli, shlex.split(command)[1:])
+        assert result.exit_code == 0, (command, result.output)
+        outputs.append(result.stdout + result.stderr)
+    gen, install, validate = outputs
+    assert gen.endswith("wrote progressive.yaml\n")
+    assert "      total_epochs: 90\n" in (tmp_path / "progressive.yaml").read_text(encoding="utf-8")
+    assert install.splitlines()[1].startswith("PaddleClas-2.5/ppcls/engine: warning: this PaddleClas never calls "
+                                              "the batch sampler's set_epoch")
+    [line] = validate.splitlines()
+    assert line.startswith("progressive.yaml:65:5: warning: LongTailSampler: the PaddleClas in PaddleClas-2.5 never "
+                           "calls the batch sampler's set_epoch")
+    assert line.endswith("[paddleclas-engine]")
+
+
+def test_smoke_paddleclas_says_the_warning_and_still_runs(tmp_path: Path) -> None:
+    pytest.importorskip("paddle", reason="smoke needs paddle")
+    config = sampler_config(tmp_path, "--sampler", "balanced", "--sampler-epoch", "70")
+    old = fake_checkout(tmp_path / "old", new=False)
+    assert run("install", "--paddleclas", str(old)).exit_code == 0
+    result = run("smoke", "--config", str(config), "--paddleclas", str(old), "--steps", "1", "--batch-size", "8")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith("smoke: PASS")
+    [line] = result.stderr.splitlines()
+    assert "draws instance-balanced again until epoch 70" in line and line.endswith("[paddleclas-engine]")
