@@ -13,10 +13,11 @@ from ppcls_csce import smoke
 from ppcls_csce.cli import cli
 from ppcls_csce.errors import ProblemsError
 
-from conftest import SHARED_CONFIGS, write_list
+from conftest import EXAMPLES, write_list
 
-# PULC's language classifier: 10 classes, CELoss with epsilon 0.1, ImageNetDataset, batch 256, drop_last False.
-PULC_CONFIG = SHARED_CONFIGS / "PULC" / "language_classification" / "PPLCNet_x1_0.yaml"
+# The bundled example (no PaddleClas checkout needed): 10 classes, CELoss with epsilon 0.1 in Loss.Train and
+# Loss.Eval, ImageNetDataset, batch 64, drop_last False.
+EXAMPLE_CONFIG = EXAMPLES / "ResNet18_longtail.yaml"
 COUNTS = [500, 300, 180, 108, 65, 39, 23, 14, 8, 5]
 SMALL = ["--steps", "2", "--batch-size", "16"]
 
@@ -36,14 +37,14 @@ def checks_of(result: Result) -> dict:
 
 
 def gen_config(tmp_path: Path, *extra: str) -> Path:
-    """A config the way a user gets one: `csce-config gen --config PULC -o`; without DRW (`--drw-epoch 1`, gen's
+    """A config the way a user gets one: `csce-config gen --config EXAMPLE -o`; without DRW (`--drw-epoch 1`, gen's
     opt-out of its default) unless `extra` gives a --drw-epoch."""
     if "--drw-epoch" not in extra:
         extra = (*extra, "--drw-epoch", "1")
     train_list = write_list(tmp_path / "train_list.txt", COUNTS)
     output = tmp_path / "config.yaml"
     result = CliRunner().invoke(
-        cli, ["gen", "--train-list", str(train_list), "--config", str(PULC_CONFIG), "-o", str(output), *extra]
+        cli, ["gen", "--train-list", str(train_list), "--config", str(EXAMPLE_CONFIG), "-o", str(output), *extra]
     )
     assert result.exit_code == 0, result.stderr
     return output
@@ -86,10 +87,10 @@ def test_config_built_by_gen_with_drw(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     loss = only_loss(report)["loss"]
     assert loss["classes"] == 10 and loss["epsilon"] == pytest.approx(0.1)  # gen kept CELoss's label smoothing
-    # 1242 images, batch 256, drop_last False: 5 iterations per epoch, CS_CE from training step 5.
-    assert (loss["drw_start_epoch"], loss["iters_per_epoch"]) == (2, 5)
+    # 1242 images, batch 64, drop_last False: 20 iterations per epoch, CS_CE from training step 20.
+    assert (loss["drw_start_epoch"], loss["iters_per_epoch"]) == (2, 20)
     checks = checks_of(result)
-    assert checks["DRW"]["status"] == "pass" and "step counter 7 (expected 7)" in checks["DRW"]["detail"]
+    assert checks["DRW"]["status"] == "pass" and "step counter 22 (expected 22)" in checks["DRW"]["detail"]
     assert checks["reference loss"]["status"] == "pass"
 
 
@@ -236,12 +237,12 @@ def test_amp_fp16_logits_on_cpu() -> None:
 
 
 def test_config_without_cs_ce(tmp_path: Path) -> None:
-    result = invoke(["--config", str(PULC_CONFIG), *SMALL])
+    result = invoke(["--config", str(EXAMPLE_CONFIG), *SMALL])
     assert result.exit_code == 1
     assert result.stdout == ""
     line = result.stderr.strip()
     assert "\n" not in line
-    assert line.startswith(f"{PULC_CONFIG}:29:3: error: Loss.Train has CELoss but none of CostSensitiveCE")
+    assert line.startswith(f"{EXAMPLE_CONFIG}:23:3: error: Loss.Train has CELoss but none of CostSensitiveCE")
     assert "csce-config gen" in line and line.endswith(" [smoke-loss]")
 
 
@@ -345,17 +346,16 @@ def test_synthetic_counts_long_tailed() -> None:
     assert smoke.synthetic_counts(1) == [1000]
 
 
-# --- the config's own batch size and card count (no checkout needed: the bundled example) -------------------------
+# --- the config's own batch size and card count --------------------------------------------------------------------
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples"
 DRIFT_WORDS = ("deferred re-weighting is configured", "set iters_per_epoch")
 
 
 def example_config(tmp_path: Path, *extra: str) -> Path:
     """The bundled ResNet18 example (batch_size 64, 2480 images) made CostSensitiveCE with DRW from epoch 2."""
     output = tmp_path / "example.yaml"
-    result = CliRunner().invoke(cli, ["gen", "--train-list", str(EXAMPLE / "train_list.txt"), "--config",
-                                      str(EXAMPLE / "ResNet18_longtail.yaml"), "-o", str(output), "--drw-epoch", "2",
+    result = CliRunner().invoke(cli, ["gen", "--train-list", str(EXAMPLES / "train_list.txt"), "--config",
+                                      str(EXAMPLE_CONFIG), "-o", str(output), "--drw-epoch", "2",
                                       *extra])
     assert result.exit_code == 0, result.stderr
     return output
