@@ -148,4 +148,6 @@ def adjust_command(model: str, train_lists: Tuple[str, ...], delimiter: Optional
                f"wrote {output}", err=True)
 
 
-COMMANDS = [install_command, uninstall_command, smoke_command, adjust_command]
+from .report_cmd import report_command  # noqa: E402  (the report command lives in its own module)
+
+COMMANDS = [install_command, uninstall_command, smoke_command, adjust_command, report_command]
