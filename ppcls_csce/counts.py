@@ -120,9 +120,16 @@ def _by_threshold(values: List[int]) -> Dict[str, List[int]]:
     return groups
 
 
+def by_thresholds(counts: Sequence[int]) -> bool:
+    """Whether shot_groups uses ImageNet-LT's thresholds for these counts (each group gets a class), not thirds."""
+    return all(_by_threshold(_check_counts(counts)).values())
+
+
 def shot_groups(counts: Sequence[int]) -> Dict[str, List[int]]:
-    """Classes by training count: ImageNet-LT's thresholds, or thirds of the classes by count when
-    those thresholds leave a group empty (small or mildly imbalanced sets), most frequent first."""
+    """The one shot-group rule (stats, LongTailAcc, the experiment's report): classes by training count, with
+    ImageNet-LT's thresholds (many > 100, few < 20 images); when those leave a group empty (small or mildly
+    imbalanced sets), thirds of the classes by count instead, most frequent first (ties by label), the first
+    groups one larger when the classes do not split evenly."""
     values = _check_counts(counts)
     groups = _by_threshold(values)
     if all(groups.values()):
@@ -139,6 +146,6 @@ def shot_groups(counts: Sequence[int]) -> Dict[str, List[int]]:
 
 def shot_rule(counts: Sequence[int]) -> str:
     """Which rule shot_groups used, in words (for logs and reports)."""
-    if all(_by_threshold(_check_counts(counts)).values()):
+    if by_thresholds(counts):
         return f"many > {MANY_SHOT_ABOVE}, medium {FEW_SHOT_BELOW}..{MANY_SHOT_ABOVE}, few < {FEW_SHOT_BELOW} training images"
     return "thirds of the classes by training count (the ImageNet-LT thresholds leave a group empty)"

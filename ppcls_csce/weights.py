@@ -5,7 +5,7 @@ import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
-from .counts import FEW_SHOT_BELOW, MANY_SHOT_ABOVE
+from .counts import shot_groups
 from .errors import CsceError, ProblemsError
 from . import params
 from .report import ERROR, note
@@ -43,11 +43,8 @@ class WeightTable:
         return max(self.num_class_list) / min(self.num_class_list)
 
     def shots(self) -> Dict[str, List[int]]:
-        groups: Dict[str, List[int]] = {"many": [], "medium": [], "few": []}
-        for label, count in enumerate(self.num_class_list):
-            key = "many" if count > MANY_SHOT_ABOVE else "few" if count < FEW_SHOT_BELOW else "medium"
-            groups[key].append(label)
-        return groups
+        """The shot groups of the classes (counts.shot_groups, the one rule LongTailAcc uses too)."""
+        return shot_groups(self.num_class_list)
 
     def summary(self) -> str:
         return (
