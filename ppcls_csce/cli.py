@@ -12,7 +12,7 @@ import click
 from . import __version__
 from .atomic import STDOUT, write_output
 from .cli_options import (CLASS_COUNT, LOSS_CHOICES, _BETA, _CLAMP, _DELIMITER, _GAMMA, _LOSS, _PADDLECLAS_CHECK,
-                          _STATS_GAMMA, _TAU, _TRAIN_LIST, _delimiter, _installed_problems, _loss_choice, echo_problems)
+                          _STATS_GAMMA, _TAU, _TRAIN_LIST, _delimiter, _loss_choice, echo_problems)
 from .cli_paddle import COMMANDS as PADDLE_COMMANDS
 from .errors import INPUT_RULE, ProblemsError
 from .ppconfig import SAMPLER_CHOICES
@@ -207,18 +207,17 @@ def validate_command(ctx: click.Context, files: Tuple[str, ...], train_lists: Tu
     from .report import render
     from .validate import Options, exit_code, validate_file
 
-    options = Options(train_lists=train_lists, data_root=data_root, require_csce=require_csce,
-                      allow_outside_data_root=allow_outside_data_root, world_size=world_size)
     states = None
     if paddleclas is not None:
         from .rules import installed
 
         states = installed.install_states(paddleclas)  # read once; a folder that is no checkout: exit 1
+    options = Options(train_lists=train_lists, data_root=data_root, require_csce=require_csce,
+                      allow_outside_data_root=allow_outside_data_root, world_size=world_size, paddleclas=paddleclas,
+                      paddleclas_states=states)
     results = []
     for path in files:  # one at a time, printed as it goes: nothing is kept between files
         result = validate_file(path, options, fix=fix)
-        if states is not None:
-            result.problems += _installed_problems(path, paddleclas or "", states)
         if result.fixed:
             click.echo(f"Fixing {escape_text(path)}", err=output_format == "json")
         if output_format != "json":

@@ -71,16 +71,18 @@ def smoke_command(ctx: click.Context, config: Optional[str], class_num: Optional
         raise click.UsageError("--delimiter goes with --train-list")
     installed_detail = None
     if paddleclas is not None:  # before paddle is imported: a missing install fails fast
-        from .checks import load_config
-        from .rules import installed
+        from .checks import load_config, require_clean
+        from .rules import Options, installed
 
         states = installed.install_states(paddleclas)
         source = load_config(config) if config is not None else None
-        problems = (installed.config_problems(source, paddleclas, states) if source is not None
-                    else installed.missing_without_config(paddleclas, states))
-        if problems:
-            raise ProblemsError(problems)
-        installed_detail = installed.summary(paddleclas, states, source)
+        if source is not None:
+            require_clean(source, Options(paddleclas=paddleclas, paddleclas_states=states), [installed.INSTALLED_RULE])
+        else:
+            problems = installed.missing_without_config(paddleclas, states)
+            if problems:
+                raise ProblemsError(problems)
+        installed_detail = installed.summary(paddleclas, source)
     try:
         from . import smoke
     except ImportError as error:

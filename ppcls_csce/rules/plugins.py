@@ -9,6 +9,7 @@ from typing import Any, Iterator, Tuple
 
 from .. import counts, ppconfig
 from ..report import Problem
+from ..yamlsource import YamlSource
 from .base import ERROR, Context, Keys, Rule
 
 METRIC_NAME = ppconfig.LONG_TAIL_METRIC
@@ -61,9 +62,9 @@ def check_sampler_params(context: Context) -> Iterator[Problem]:
         yield context.problem(SAMPLER_PARAMS, ppconfig.SAMPLER + keys, message, at_key=bool(keys))
 
 
-def metric_entries(context: Context) -> Iterator[Tuple[Keys, Any]]:
+def metric_entries(source: YamlSource) -> Iterator[Tuple[Keys, Any]]:
     """(keys ending in LongTailAcc, values) of each LongTailAcc entry of Metric.Train and Metric.Eval."""
-    metric = context.source.get(("Metric",))
+    metric = source.get(("Metric",))
     if not isinstance(metric, dict):
         return
     for section in ("Train", "Eval"):
@@ -79,7 +80,7 @@ def check_metric_params(context: Context) -> Iterator[Problem]:
     numbers >= 0, not all 0; as many as `Arch.class_num`), `best` one of the figures it prints, `sum_over_ranks`
     true or false, and no other key: otherwise the metric refuses when PaddleClas builds it."""
     class_num, class_keys = ppconfig.class_num(context.source)
-    for keys, values in metric_entries(context):
+    for keys, values in metric_entries(context.source):
         if not isinstance(values, dict):
             yield context.problem(METRIC_PARAMS, keys, "LongTailAcc needs a mapping with num_class_list", at_key=True)
             continue

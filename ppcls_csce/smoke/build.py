@@ -9,7 +9,9 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from .. import params, ppconfig
 from ..checks import load_config, require_clean
+from ..errors import ProblemsError
 from ..rules import Options
+from ..rules.base import located
 from ..rules.class_count import CLASS_COUNT
 from ..rules.command import SMOKE_LOSS
 from ..rules.csce_params import CSCE_PARAMS
@@ -18,8 +20,9 @@ from ..rules.relabel import RELABEL
 from ..rules.yaml_file import TOP_LEVEL
 from ..weights import table_from_lists
 
-# What smoke needs of a config before it builds the loss: the rules validate runs on the same keys.
-PRECONDITIONS = (TOP_LEVEL, LOSS_SHAPE, SMOKE_LOSS, CSCE_PARAMS, CLASS_COUNT, RELABEL)
+# What smoke needs of a config before it builds the loss: the rules validate runs on the same keys (then one of the
+# three losses in Loss.Train, `_loss_problems`).
+PRECONDITIONS = (TOP_LEVEL, LOSS_SHAPE, CSCE_PARAMS, CLASS_COUNT, RELABEL)
 # The synthetic class profile for --class-num: N_c = round(N_MAX * IMBALANCE ** (-c / (K - 1))), the
 # exponential long-tail profile of CIFAR-LT / ImageNet-LT, imbalance 100.
 SYNTHETIC_N_MAX = 1000
@@ -77,6 +80,11 @@ def build_from_config(path: str) -> Built:
     """CombinedLoss's contract: each Loss.Train entry is `Name: {weight, **params}`; weight popped, Name(**params)."""
     source = load_config(path)
     require_clean(source, Options(), PRECONDITIONS)  # every problem at once, located, with its rule
+    names = [name for keys, name, _ in ppconfig.loss_entries(source) if keys[:2] == ("Loss", "Train")]
+    if not set(names) & set(params.LOSSES):  # smoke's own precondition: something to run
+        raise ProblemsError([located(source, SMOKE_LOSS, ("Loss", "Train"), f"Loss.Train has {', '.join(names) or 'no loss'} "
+                                     f"but none of {', '.join(params.LOSSES)}; add one with: csce-config gen --config "
+                                     f"{path} --write", at_key=True)])
     namespace = loss_namespace()
     built = Built([])
     for keys, name, values in ppconfig.loss_entries(source):
