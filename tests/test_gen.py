@@ -236,6 +236,10 @@ def test_relabel_is_refused(tmp_path):
     result = run("--train-list", str(EXAMPLES / "train_list.txt"), "--config", str(config), "--write")
     assert result.exit_code == 1 and "relabel: True" in result.stderr and "set order" in result.stderr
     assert config.read_text() != text and "relabel: True" in config.read_text()
+    # found in the text gen would write (its Loss entries above gain lines), reported where it is in the given file
+    line = config.read_text().splitlines().index("      relabel: True") + 1
+    assert result.stderr.startswith(f"{config}:{line}:16: error: relabel: True with CostSensitiveCE"), result.stderr
+    assert result.stderr.rstrip().endswith("[csce-relabel]")
 
 
 def test_not_a_paddleclas_config_is_left_untouched(tmp_path, long_tail_list):
