@@ -269,3 +269,51 @@ def test_the_plugin_rules_use_the_keys_of_counts(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(counts, "METRIC_KEYS", counts.METRIC_KEYS + ("extra",))
     monkeypatch.setattr(counts, "METRIC_FIGURES", counts.METRIC_FIGURES + ("extra_acc",))
     assert [p for p in validate_text(text, "c.yaml") if p.rule in rules] == []
+
+
+# --- sampler-params and metric-params make the check the constructors make (counts.py), with the same words -------
+
+SAMPLER_TEXT = ("Global:\n  epochs: 8\nDataLoader:\n  Train:\n    sampler:\n      name: LongTailSampler\n"
+                "      batch_size: 4\n{extra}")
+
+
+@pytest.mark.parametrize("extra, kwargs", [
+    ("      power: -1.0\n", {"power": -1.0}),
+    ("      power: 0.5\n      progressive: True\n", {"power": 0.5, "progressive": True}),
+    ("      power: 0.0\n      shuffle: False\n", {"power": 0.0, "shuffle": False}),
+    ("      power: 0.0\n      start_epoch: 9\n", {"power": 0.0, "start_epoch": 9}),
+    ("      seed: 1.5\n      power: 1.0\n", {"power": 1.0, "seed": 1.5}),
+    ("", {}),
+])
+def test_sampler_rule_and_constructor_refuse_alike(extra: str, kwargs: dict) -> None:
+    pytest.importorskip("paddle")
+    from ppcls_csce.sampler import LongTailSampler, SamplerError
+
+    class Plain:
+        labels = [0, 0, 0, 1]
+
+        def __len__(self) -> int:
+            return 4
+
+    [problem] = validate_text(SAMPLER_TEXT.format(extra=extra), "c.yaml")
+    with pytest.raises(SamplerError) as refused:
+        LongTailSampler(Plain(), batch_size=4, total_epochs=8, **kwargs)
+    assert (problem.rule, problem.message) == ("sampler-params", str(refused.value))
+
+
+@pytest.mark.parametrize("entry, kwargs", [
+    ("{num_class_list: [6, 3, -2]}", {"num_class_list": [6, 3, -2]}),
+    ("{num_class_list: [0, 0, 0]}", {"num_class_list": [0, 0, 0]}),
+    ("{num_class_list: [6, 3, 2], best: top5}", {"num_class_list": [6, 3, 2], "best": "top5"}),
+    ("{num_class_list: [6, 3, 2], sum_over_ranks: 1}", {"num_class_list": [6, 3, 2], "sum_over_ranks": 1}),
+    ("{num_class_list: '6 3 2'}", {"num_class_list": "6 3 2"}),
+])
+def test_metric_rule_and_constructor_refuse_alike(entry: str, kwargs: dict) -> None:
+    pytest.importorskip("paddle")
+    from ppcls_csce.metric import LongTailAcc, MetricError
+
+    text = f"Arch:\n  name: R\n  class_num: 3\nMetric:\n  Eval:\n    - LongTailAcc: {entry}\n"
+    [problem] = validate_text(text, "c.yaml")
+    with pytest.raises(MetricError) as refused:
+        LongTailAcc(**kwargs)
+    assert (problem.rule, problem.message) == ("metric-params", str(refused.value))
