@@ -502,7 +502,7 @@ def test_config_list_is_read_from_cls_label_path_under_data_root(tmp_path):
 
 def test_the_same_list_twice_is_an_error(long_tail_list):
     result = run("--train-list", str(long_tail_list), "--train-list", str(long_tail_list))
-    assert result.exit_code == 1 and "is given twice" in result.stderr and result.stdout == ""
+    assert result.exit_code == 1 and "given twice: every count would double [input]" in result.stderr and result.stdout == ""
 
 
 def test_a_list_named_with_a_newline_stays_in_the_comment(tmp_path):

@@ -419,19 +419,6 @@ def test_problem_records_and_limit(tmp_path):
     assert len(scan_bytes(tmp_path, data, max_problems=None).problems) == 30
 
 
-def test_raise_on_problems_lists_the_first_few_and_the_total(tmp_path):
-    data = b"ok.jpg 1\n" + b"".join(b"bad%d\n" % i for i in range(30))
-    result = scan_bytes(tmp_path, data)
-    with pytest.raises(CsceError) as caught:
-        result.raise_on_problems()
-    lines = str(caught.value).splitlines()
-    path = tmp_path / "train_list.txt"
-    assert lines[0] == f"{path}:2: missing label: no delimiter ' ' in 'bad0'"
-    assert lines[-1] == "30 bad lines in total"
-    assert len(lines) == scanner.SHOWN_PROBLEMS + 1
-    scan_bytes(tmp_path, b"ok.jpg 1\n").raise_on_problems()  # nothing to raise
-
-
 def test_missing_file_is_one_clean_error(tmp_path):
     with pytest.raises(CsceError, match=r"^.*nope\.txt: no such file$"):
         scan_lists([tmp_path / "nope.txt"])
