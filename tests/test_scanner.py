@@ -20,7 +20,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from click.testing import CliRunner
+
 from ppcls_csce import list_reader, scanner
+from ppcls_csce.cli import cli
 from ppcls_csce.params import MAX_CLASSES
 from ppcls_csce.errors import CsceError
 from ppcls_csce.scanner import ListCounts, scan_lists
@@ -572,15 +575,20 @@ def test_a_list_truncated_while_it_is_read_never_kills_the_process(tmp_path):
     assert bad <= 1  # at most the one line cut in the middle
 
 
+def stats(*args: str):
+    """`csce-config stats ARGS` in this process (so that monkeypatched limits hold): its exit code and output."""
+    return CliRunner().invoke(cli, ["stats", *args])
+
+
 def test_the_same_file_twice_is_an_error(tmp_path):
     path = write(tmp_path, b"a.jpg 0\n")
     link = tmp_path / "link.txt"
     link.symlink_to(path)
     os.link(path, tmp_path / "hard.txt")
     for second in (path, link, tmp_path / "hard.txt", tmp_path / "." / "train_list.txt"):
-        with pytest.raises(CsceError) as caught:
-            scan_lists([path, second])
-        assert str(caught.value) == f"{second}: the same file as {path}, given twice: every count would double"
+        done = stats("--train-list", str(path), "--train-list", str(second))
+        assert (done.exit_code, done.stderr) == (
+            1, f"{second}: error: the same file as {path}, given twice: every count would double [input]\n")
     other = write(tmp_path, b"a.jpg 0\n", name="other.txt")  # the same bytes, another file: counted twice
     assert scan_lists([path, other]).counts == {0: 2}
 
@@ -589,10 +597,9 @@ def test_a_line_without_end_is_bounded(tmp_path, monkeypatch):
     """/dev/zero (or any file without line ends) is refused after MAX_LINE bytes, in bounded memory."""
     monkeypatch.setattr(list_reader, "MAX_LINE", 1000)
     monkeypatch.setattr(scanner, "CHUNK_SIZE", 256)
-    with pytest.raises(CsceError) as caught:
-        scan_lists(["/dev/zero"])
-    assert str(caught.value) == ("/dev/zero:1: a line longer than 1,000 bytes: not a PaddleClas list file "
-                                 "(`image_path label` per line)")
+    done = stats("--train-list", "/dev/zero")
+    assert (done.exit_code, done.stderr) == (1, "/dev/zero:1: error: a line longer than 1,000 bytes: not a PaddleClas "
+                                                "list file (`image_path label` per line) [input]\n")
     path = write(tmp_path, b"a.jpg 0\nb.jpg 1\n" + b"x" * 5000 + b" 2\n")
     with pytest.raises(CsceError, match=r"train_list\.txt:3: a line longer than 1,000 bytes"):
         scan_lists([path])
