@@ -1,15 +1,13 @@
-"""What every validate rule gets (a Context for one file) and what it is (a Rule record).
+"""What every validate rule gets (a Context for one file), what it is (a Rule), and an id raised elsewhere.
 
 A Context holds one parsed file and the command's options, nothing else: validate keeps no state
 between files, because pre-commit runs several validate processes in parallel on chunks of files.
 """
 
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .. import params
-from .. import ppconfig
+from .. import params, ppconfig
 from ..ppconfig import loss_sections
 from ..edit import TextEdit
 from ..report import ERROR, WARNING, Problem
@@ -111,10 +109,6 @@ class Context:
             self._entries = [CsceEntry(keys, values) for keys, name, values in ppconfig.loss_entries(self.source)
                              if name in params.LOSSES]
         return self._entries
-
-    def data_root(self) -> Path:
-        """Where a relative cls_label_path is resolved: --data-root, else the current folder (kept relative)."""
-        return Path(self.options.data_root) if self.options.data_root is not None else Path()
 
 
 Check = Callable[[Context], Iterable[Problem]]
