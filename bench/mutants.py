@@ -60,9 +60,10 @@ MUTATIONS: List[Mutation] = [
       "    if False:", ["tests/test_ppconfig.py"]),
     M("drw-default-epoch", "ppcls_csce/drw.py", "round(PLAIN_SHARE * epochs) + 1", "round(PLAIN_SHARE * epochs)",
       ["tests/test_params.py", "tests/test_gen.py", "-k", "drw or default"]),
-    M("drw-switch-step", "ppcls_csce/loss.py", "(drw[0] - 1) * drw[1]", "drw[0] * drw[1]", ["tests/test_loss.py"]),
+    M("drw-switch-step", "ppcls_csce/loss.py", "(drw[0] - 1) * drw[1]", "drw[0] * drw[1]",
+      ["tests/test_loss.py", "-k", "drw_switch"]),
     M("drw-switch-compare", "ppcls_csce/loss.py", "self.train_steps >= self.switch_step",
-      "self.train_steps > self.switch_step", ["tests/test_loss.py"]),
+      "self.train_steps > self.switch_step", ["tests/test_loss.py", "-k", "drw_switch"]),
     # --- the sampler: each rank its own share of one epoch, drawn from (seed, epoch) ---
     M("sampler-rank-split", "ppcls_csce/sampler.py", "start = self.local_rank * self.num_samples", "start = 0",
       ["tests/test_sampler.py"]),
