@@ -14,6 +14,7 @@ from .atomic import STDOUT, write_output
 from .cli_options import (CLASS_COUNT, LOSS_CHOICES, _BETA, _CLAMP, _DELIMITER, _GAMMA, _LOSS, _PADDLECLAS_CHECK,
                           _STATS_GAMMA, _TAU, _TRAIN_LIST, _delimiter, _loss_choice, echo_problems)
 from .cli_paddle import COMMANDS as PADDLE_COMMANDS
+from .drw import PLAIN_SHARE
 from .errors import INPUT_RULE, ProblemsError
 from .ppconfig import SAMPLER_CHOICES
 from .params import LOSSES
@@ -97,7 +98,7 @@ def cli() -> None:
               help="Write the result to this file (atomically; - for stdout) instead of stdout. Excludes --write.")
 @click.option("--drw-epoch", type=click.IntRange(min=1), default=None,
               help="Deferred re-weighting (DRW): plain CE before this epoch (from 1), the chosen loss from it on. "
-                   "Default where gen turns a CELoss into CS_CE or the class-balanced loss: round(0.8 x Global.epochs) "
+                   f"Default where gen turns a CELoss into CS_CE or the class-balanced loss: round({PLAIN_SHARE} x Global.epochs) "
                    "+ 1, as the paper's reference code (161 of 200); 1: the loss from the first epoch. Needs --config.")
 @click.option("--world-size", type=click.IntRange(min=1), default=1, show_default=True,
               help="Number of training cards, for iters_per_epoch.")
