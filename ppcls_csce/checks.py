@@ -60,9 +60,12 @@ def errors_of(problems: Iterable[Problem]) -> List[Problem]:
     return [problem for problem in problems if problem.severity == ERROR]
 
 
-def require_clean(source: YamlSource, options: Options, only: Iterable[Union[Rule, str]]) -> List[Problem]:
-    """Run `only` these rules: raise every error at once (ProblemsError), else return the warnings."""
+def require_clean(source: YamlSource, options: Options, only: Iterable[Union[Rule, str]],
+                  extra: Iterable[Problem] = ()) -> List[Problem]:
+    """Run `only` these rules: raise every error at once, with the `extra` problems a command found itself (its
+    own preconditions), in file order (ProblemsError); else return the warnings."""
     problems, _ = check_source(source, options, only)
+    problems = _ordered(problems + list(extra), source.path)
     if errors_of(problems):
         raise ProblemsError(problems)
     return problems

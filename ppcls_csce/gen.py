@@ -241,13 +241,14 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
 
 def preconditions(source: YamlSource, drw_planned: bool) -> List[Problem]:
     """What gen needs of the given config before it counts and edits (every problem at once, as a ProblemsError;
-    else the warnings): INPUT_RULES, then gen's own list, plain checks that are no validate rule:
+    else the warnings): INPUT_RULES, and gen's own list, plain checks that are no validate rule:
     1. Loss.Train is a list with a CELoss or one of the three losses (gen-loss): nothing else is re-weighted;
     2. the train dataset is an ImageNetDataset (gen-dataset): the only list gen can count;
     3. the configured class count is usable (csce-class-count): the counts are made for it;
     4. with DRW to write, the keys iters_per_epoch comes from are there and usable (csce-drw-schedule)."""
-    problems = require_clean(source, Options(), INPUT_RULES)
     found: List[Problem] = []
+    if not isinstance(source.data, dict):
+        return require_clean(source, Options(), INPUT_RULES)  # not a config: yaml-top-level says so
     entries = source.get(("Loss", "Train"))
     names = {name for keys, name, _ in ppconfig.loss_entries(source) if keys[:2] == ("Loss", "Train")}
     if not isinstance(entries, list):
@@ -269,9 +270,7 @@ def preconditions(source: YamlSource, drw_planned: bool) -> List[Problem]:
     if drw_planned:
         found += [located(source, DRW_SCHEDULE, keys, message)
                   for keys, message in ppconfig.epoch_length_problems(source, needed=True)]
-    if found:
-        raise ProblemsError(problems + found)
-    return problems
+    return require_clean(source, Options(), INPUT_RULES, found)
 
 
 # Why gen defers a re-weighting loss it writes in place of a CELoss (appended to its DRW note).

@@ -9,7 +9,6 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 
 from .. import params, ppconfig
 from ..checks import load_config, require_clean
-from ..errors import ProblemsError
 from ..rules import Options
 from ..rules.base import located
 from ..rules.class_count import CLASS_COUNT
@@ -79,12 +78,11 @@ def loss_namespace() -> Dict[str, Any]:
 def build_from_config(path: str) -> Built:
     """CombinedLoss's contract: each Loss.Train entry is `Name: {weight, **params}`; weight popped, Name(**params)."""
     source = load_config(path)
-    require_clean(source, Options(), PRECONDITIONS)  # every problem at once, located, with its rule
     names = [name for keys, name, _ in ppconfig.loss_entries(source) if keys[:2] == ("Loss", "Train")]
-    if not set(names) & set(params.LOSSES):  # smoke's own precondition: something to run
-        raise ProblemsError([located(source, SMOKE_LOSS, ("Loss", "Train"), f"Loss.Train has {', '.join(names) or 'no loss'} "
-                                     f"but none of {', '.join(params.LOSSES)}; add one with: csce-config gen --config "
-                                     f"{path} --write", at_key=True)])
+    own = [] if set(names) & set(params.LOSSES) or not isinstance(source.data, dict) else [  # smoke's own precondition: something to run
+        located(source, SMOKE_LOSS, ("Loss", "Train"), f"Loss.Train has {', '.join(names) or 'no loss'} but none of "
+                f"{', '.join(params.LOSSES)}; add one with: csce-config gen --config {path} --write", at_key=True)]
+    require_clean(source, Options(), PRECONDITIONS, own)  # every problem at once, located, with its rule
     namespace = loss_namespace()
     built = Built([])
     for keys, name, values in ppconfig.loss_entries(source):
