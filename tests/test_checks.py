@@ -58,3 +58,25 @@ def test_every_loader_failure_is_a_documented_id(tmp_path, rule, data):
     [problem] = validate_file(path).problems
     assert problem.rule == rule and problem.path == str(path)
     assert BY_ID[rule].severity == problem.severity
+
+
+def test_a_problem_of_the_edited_text_is_placed_in_the_given_file():
+    """gen checks the text it would write; each problem is reported where it is in the file the user gave."""
+    from ppcls_csce.checks import in_given
+    from ppcls_csce.edit import TextEdit, apply_edits
+    from ppcls_csce.report import Problem
+
+    given = parse_yaml("a: 1\nb: 2\nc: 3\n", "c.yaml")
+    edits = [TextEdit(5, 5, "x: [1,\n  2]\n"), TextEdit(13, 14, "30")]  # two lines before b; c's value rewritten
+    result = parse_yaml(apply_edits(given.text, edits), "c.yaml")
+    assert result.text == "a: 1\nx: [1,\n  2]\nb: 2\nc: 30\n"
+
+    def placed(line, column):
+        moved = in_given(Problem("c.yaml", line, column, "error", "r", "m"), given, result, edits)
+        return moved.line, moved.column
+
+    assert placed(1, 4) == (1, 4)  # before every edit
+    assert placed(4, 4) == (2, 4)  # b, after the inserted lines
+    assert placed(3, 3) == (2, 1)  # inside the inserted text: where it goes in
+    assert placed(5, 4) == (3, 4)  # c's new value: where the old one was
+    assert in_given(Problem("other.txt", 3, None, "error", "r", "m"), given, result, edits).line == 3
