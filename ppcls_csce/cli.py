@@ -12,8 +12,9 @@ import click
 from . import __version__
 from .atomic import STDOUT, write_output
 from .cli_options import (CLASS_COUNT, LOSS_CHOICES, _BETA, _CLAMP, _DELIMITER, _GAMMA, _LOSS, _PADDLECLAS_CHECK,
-                          _STATS_GAMMA, _TAU, _TRAIN_LIST, _delimiter, _installed_problems, _loss_choice, echo_problems)
+                          _STATS_GAMMA, _TAU, _TRAIN_LIST, _delimiter, _loss_choice, echo_problems)
 from .cli_paddle import COMMANDS as PADDLE_COMMANDS
+from .drw import PLAIN_SHARE
 from .errors import INPUT_RULE, ProblemsError
 from .ppconfig import SAMPLER_CHOICES
 from .params import LOSSES
@@ -98,7 +99,7 @@ def cli() -> None:
               help="Write the result to this file (atomically; - for stdout) instead of stdout. Excludes --write.")
 @click.option("--drw-epoch", type=click.IntRange(min=1), default=None,
               help="Deferred re-weighting (DRW): plain CE before this epoch (from 1), the chosen loss from it on. "
-                   "Default where gen turns a CELoss into CS_CE or the class-balanced loss: round(0.8 x Global.epochs) "
+                   f"Default where gen turns a CELoss into CS_CE or the class-balanced loss: round({PLAIN_SHARE} x Global.epochs) "
                    "+ 1, as the paper's reference code (161 of 200); 1: the loss from the first epoch. Needs --config.")
 @click.option("--world-size", type=click.IntRange(min=1), default=1, show_default=True,
               help="Number of training cards, for iters_per_epoch.")
@@ -208,18 +209,17 @@ def validate_command(ctx: click.Context, files: Tuple[str, ...], train_lists: Tu
     from .report import render
     from .validate import Options, exit_code, validate_file
 
-    options = Options(train_lists=train_lists, data_root=data_root, require_csce=require_csce,
-                      allow_outside_data_root=allow_outside_data_root, world_size=world_size)
     states = None
     if paddleclas is not None:
         from .rules import installed
 
         states = installed.install_states(paddleclas)  # read once; a folder that is no checkout: exit 1
+    options = Options(train_lists=train_lists, data_root=data_root, require_csce=require_csce,
+                      allow_outside_data_root=allow_outside_data_root, world_size=world_size, paddleclas=paddleclas,
+                      paddleclas_states=states)
     results = []
     for path in files:  # one at a time, printed as it goes: nothing is kept between files
         result = validate_file(path, options, fix=fix)
-        if states is not None:
-            result.problems += _installed_problems(path, paddleclas or "", states)
         if result.fixed:
             click.echo(f"Fixing {escape_text(path)}", err=output_format == "json")
         if output_format != "json":

@@ -6,7 +6,6 @@ import click
 
 from .cli_options import CLASS_COUNT, _DELIMITER, _PADDLECLAS_CHECK, _TRAIN_LIST, _delimiter, _tau
 from .errors import CsceError, ProblemsError
-from .report import ERROR
 
 
 @click.command("install")
@@ -89,18 +88,20 @@ def smoke_command(ctx: click.Context, config: Optional[str], class_num: Optional
         raise click.UsageError("--delimiter goes with --train-list")
     installed_detail = None
     if paddleclas is not None:  # before paddle is imported: a missing install fails fast
-        from .checks import load_config
-        from .rules import installed
+        from .checks import load_config, require_clean
+        from .rules import Options, installed
 
         states = installed.install_states(paddleclas)
         source = load_config(config) if config is not None else None
-        problems = (installed.config_problems(source, paddleclas, states) if source is not None
-                    else installed.missing_without_config(paddleclas, states))
-        if any(problem.severity == ERROR for problem in problems):
-            raise ProblemsError(problems)
-        for problem in problems:  # warnings (paddleclas-engine): said, smoke still runs
-            click.echo(problem.as_text(), err=True)
-        installed_detail = installed.summary(paddleclas, states, source)
+        if source is not None:
+            options = Options(paddleclas=paddleclas, paddleclas_states=states)
+            for problem in require_clean(source, options, [installed.INSTALLED_RULE, installed.ENGINE_RULE]):
+                click.echo(problem.as_text(), err=True)  # warnings (paddleclas-engine): said, smoke still runs
+        else:
+            problems = installed.missing_without_config(paddleclas, states)
+            if problems:
+                raise ProblemsError(problems)
+        installed_detail = installed.summary(paddleclas, source)
     try:
         from . import smoke
     except ImportError as error:

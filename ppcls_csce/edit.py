@@ -68,11 +68,6 @@ def _value_end(text: str, key_node: yaml.Node, value_node: yaml.Node) -> int:
 _ALIAS = re.compile(r"\s*:\s*\*[^\s,\[\]{}]+")
 
 
-def set_key(text: str, mapping: yaml.MappingNode, key: str, value_text: str) -> TextEdit:
-    """Set one key (see set_keys, which composes several edits of one mapping)."""
-    return set_keys(text, mapping, [(key, value_text)])[0]
-
-
 def set_keys(text: str, mapping: yaml.MappingNode, items: Sequence[Tuple[str, str]]) -> List[TextEdit]:
     """Set `key: value_text` for each item: a key that is there gets its value rewritten, the others are added
     after the last key, all in one edit, so that several keys added to one mapping compose (`{}`, a trailing

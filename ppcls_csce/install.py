@@ -13,7 +13,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 from . import __version__
 from .atomic import write_atomic
@@ -267,8 +267,3 @@ def uninstall(paddleclas: Union[str, Path], force: bool = False) -> str:
         return f"not installed in {root}: nothing to remove"
     _apply(inits + files)
     return f"removed {', '.join(p.target for p in MANIFEST)} and their imports from {root}"
-
-
-def installed_names(paddleclas: Union[str, Path]) -> Dict[str, str]:
-    """Each installed name (loss, sampler, metric class) and its state, for validate/smoke --paddleclas."""
-    return {name: state for part, state, _ in part_states(paddleclas) for name in part.names}

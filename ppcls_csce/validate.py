@@ -18,7 +18,7 @@ from .rules.stale import STALE
 from .rules.yaml_file import FILE
 from .yamlsource import YamlLoadError, load_yaml, parse_yaml
 
-__all__ = ["FileResult", "Options", "check_source", "exit_code", "validate_file", "validate_paths", "validate_text"]
+__all__ = ["FileResult", "Options", "check_source", "exit_code", "validate_file", "validate_text"]
 
 
 @dataclass
@@ -62,10 +62,6 @@ def validate_file(path: Union[str, Path], options: Options = Options(), fix: boo
         why = f"cannot write the fix: {error.reason}"
         return FileResult(name, problems + [Problem(name, None, None, ERROR, FILE.id, why)])
     return FileResult(name, validate_text(new_text, name, options), fixed=True)
-
-
-def validate_paths(paths: Sequence[Union[str, Path]], options: Options = Options(), fix: bool = False) -> List[FileResult]:
-    return [validate_file(path, options, fix) for path in paths]
 
 
 def exit_code(results: Sequence[FileResult], strict: bool = False) -> int:

@@ -236,6 +236,10 @@ def test_relabel_is_refused(tmp_path):
     result = run("--train-list", str(EXAMPLES / "train_list.txt"), "--config", str(config), "--write")
     assert result.exit_code == 1 and "relabel: True" in result.stderr and "set order" in result.stderr
     assert config.read_text() != text and "relabel: True" in config.read_text()
+    # found in the text gen would write (its Loss entries above gain lines), reported where it is in the given file
+    line = config.read_text().splitlines().index("      relabel: True") + 1
+    assert result.stderr.startswith(f"{config}:{line}:16: error: relabel: True with CostSensitiveCE"), result.stderr
+    assert result.stderr.rstrip().endswith("[csce-relabel]")
 
 
 def test_not_a_paddleclas_config_is_left_untouched(tmp_path, long_tail_list):
@@ -498,7 +502,7 @@ def test_config_list_is_read_from_cls_label_path_under_data_root(tmp_path):
 
 def test_the_same_list_twice_is_an_error(long_tail_list):
     result = run("--train-list", str(long_tail_list), "--train-list", str(long_tail_list))
-    assert result.exit_code == 1 and "is given twice" in result.stderr and result.stdout == ""
+    assert result.exit_code == 1 and "given twice: every count would double [input]" in result.stderr and result.stdout == ""
 
 
 def test_a_list_named_with_a_newline_stays_in_the_comment(tmp_path):

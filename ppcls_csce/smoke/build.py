@@ -10,6 +10,7 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 from .. import params, ppconfig
 from ..checks import load_config, require_clean
 from ..rules import Options
+from ..rules.base import located
 from ..rules.class_count import CLASS_COUNT
 from ..rules.command import SMOKE_LOSS
 from ..rules.csce_params import CSCE_PARAMS
@@ -19,10 +20,11 @@ from ..rules.schedule import DRW_SCHEDULE
 from ..rules.yaml_file import TOP_LEVEL
 from ..weights import table_from_lists
 
-# What smoke needs of a config before it builds the loss: the rules validate runs on the same keys. The DRW
-# schedule is checked here, for the cards smoke is told of (--world-size), from the config's own batch size: smoke's
-# batches are not the training run's, so the loss's own first-call check of the epoch length is skipped.
-PRECONDITIONS = (TOP_LEVEL, LOSS_SHAPE, SMOKE_LOSS, CSCE_PARAMS, CLASS_COUNT, RELABEL, DRW_SCHEDULE)
+# What smoke needs of a config before it builds the loss: the rules validate runs on the same keys (then one of the
+# three losses in Loss.Train, smoke's own precondition). The DRW schedule is checked for the cards smoke is told of
+# (--world-size), from the config's own batch size: smoke's batches are not the training run's, so the loss's own
+# first-call check of the epoch length is skipped.
+PRECONDITIONS = (TOP_LEVEL, LOSS_SHAPE, CSCE_PARAMS, CLASS_COUNT, RELABEL, DRW_SCHEDULE)
 DEFAULT_BATCH_SIZE = 256  # --class-num, --train-list, or a config without DataLoader.Train.sampler.batch_size
 # The synthetic class profile for --class-num: N_c = round(N_MAX * IMBALANCE ** (-c / (K - 1))), the
 # exponential long-tail profile of CIFAR-LT / ImageNet-LT, imbalance 100.
@@ -88,7 +90,11 @@ def config_batch_size(source: Any) -> Optional[int]:
 def build_from_config(path: str, world_size: int = 1) -> Built:
     """CombinedLoss's contract: each Loss.Train entry is `Name: {weight, **params}`; weight popped, Name(**params)."""
     source = load_config(path)
-    require_clean(source, Options(world_size=world_size), PRECONDITIONS)  # every problem at once, located
+    names = [name for keys, name, _ in ppconfig.loss_entries(source) if keys[:2] == ("Loss", "Train")]
+    own = [] if set(names) & set(params.LOSSES) or not isinstance(source.data, dict) else [  # smoke's own precondition: something to run
+        located(source, SMOKE_LOSS, ("Loss", "Train"), f"Loss.Train has {', '.join(names) or 'no loss'} but none of "
+                f"{', '.join(params.LOSSES)}; add one with: csce-config gen --config {path} --write", at_key=True)]
+    require_clean(source, Options(world_size=world_size), PRECONDITIONS, own)  # every problem at once, located, with its rule
     namespace = loss_namespace()
     built = Built([], batch_size=config_batch_size(source))
     for keys, name, values in ppconfig.loss_entries(source):
