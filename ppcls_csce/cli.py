@@ -15,6 +15,7 @@ from .cli_options import (CLASS_COUNT, LOSS_CHOICES, _BETA, _CLAMP, _DELIMITER, 
                           _STATS_GAMMA, _TAU, _TRAIN_LIST, _delimiter, _installed_problems, _loss_choice, echo_problems)
 from .cli_paddle import COMMANDS as PADDLE_COMMANDS
 from .errors import INPUT_RULE, ProblemsError
+from .paddlex_cli import gen_module as paddlex_gen, module_options, paddlex_checkout_option, validate_module as paddlex_validate
 from .ppconfig import SAMPLER_CHOICES
 from .params import LOSSES
 from .report import ERROR, Problem, escape_text
@@ -113,10 +114,12 @@ def cli() -> None:
 @click.option("--metric", is_flag=True,
               help="Add LongTailAcc (balanced, many/medium/few-shot accuracy) with the counts first in Metric.Eval. "
                    "Needs --config.")
-def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optional[str],
+@module_options
+@click.pass_context
+def gen(ctx: click.Context, train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optional[str],
         class_num: Optional[int], config: Optional[str], data_root: Optional[str], write: bool, output: Optional[str],
         drw_epoch: Optional[int], world_size: int, clamp_empty: bool, loss: Optional[str], tau: Optional[float],
-        beta: Optional[float], sampler: Optional[str], sampler_epoch: Optional[int], metric: bool) -> None:
+        beta: Optional[float], sampler: Optional[str], sampler_epoch: Optional[int], metric: bool, paddlex) -> None:
     """Count the classes of a train list and print the Loss block of the chosen loss (--loss, default CostSensitiveCE) to stdout.
 
     With --config, print that config with every CELoss turned into the chosen loss (or edit it in place with
@@ -138,6 +141,11 @@ def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optiona
     from .gen import generate as generate_block  # imported per command: each pays only for what it uses
 
     name, strength = _loss_choice(loss, gamma=gamma, tau=tau, beta=beta)
+    sampler_choice = SamplerChoice(sampler, sampler_epoch) if sampler is not None else None
+    if config is not None and paddlex_gen(ctx, config, paddlex, output, write, class_num, gamma=strength,  # PaddleX
+                                          delimiter=_delimiter(delimiter), drw_epoch=drw_epoch, world_size=world_size,
+                                          clamp_empty=clamp_empty, loss=name, sampler=sampler_choice, metric=metric):
+        return
     result = generate_block(
         train_lists, gamma=strength, delimiter=_delimiter(delimiter), class_num=class_num, config=config,
         drw_epoch=drw_epoch, world_size=world_size, clamp_empty=clamp_empty, data_root=data_root, loss=name,
@@ -199,10 +207,12 @@ def stats(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optio
 @click.option("--world-size", type=click.IntRange(min=1), default=1, show_default=True,
               help="Training cards, for the iters_per_epoch check of deferred re-weighting.")
 @_PADDLECLAS_CHECK
+@paddlex_checkout_option(required=False)
+@module_options
 @click.pass_context
 def validate_command(ctx: click.Context, files: Tuple[str, ...], train_lists: Tuple[str, ...], data_root: Optional[str],
                      allow_outside_data_root: bool, output_format: str, strict: bool, require_csce: bool,
-                     fix: bool, world_size: int, paddleclas: Optional[str]) -> None:
+                     fix: bool, world_size: int, paddleclas: Optional[str], paddlex) -> None:
     """Check PaddleClas configs: YAML, loss shape, eval()'d names, CostSensitiveCE parameters, counts, schedule."""
     from .report import render
     from .validate import Options, exit_code, validate_file
@@ -216,7 +226,7 @@ def validate_command(ctx: click.Context, files: Tuple[str, ...], train_lists: Tu
         states = installed.install_states(paddleclas)  # read once; a folder that is no checkout: exit 1
     results = []
     for path in files:  # one at a time, printed as it goes: nothing is kept between files
-        result = validate_file(path, options, fix=fix)
+        result = paddlex_validate(path, options, fix, paddlex) or validate_file(path, options, fix=fix)
         if states is not None:
             result.problems += _installed_problems(path, paddleclas or "", states)
         if result.fixed:

@@ -5,6 +5,7 @@ gen will not edit (FocalLoss, a multi-label dataset) is still a valid config."""
 from typing import Iterator
 
 from .. import params, ppconfig
+from ..dataset_names import is_imagenet
 from ..errors import INPUT_RULE
 from ..report import Problem
 from .base import ERROR, Context, Rule
@@ -30,9 +31,10 @@ def check_gen_loss(context: Context) -> Iterator[Problem]:
 
 
 def check_gen_dataset(context: Context) -> Iterator[Problem]:
-    """gen counts single-label ImageNetDataset lists (`path label` lines) only: the train dataset must be one."""
+    """gen counts single-label ImageNetDataset lists (`path label` lines) only: the train dataset must be one
+    (under any name PaddleClas binds to it, e.g. PaddleX's ClsDataset: dataset_names.py)."""
     dataset = ppconfig.train_dataset(context.source)
-    if dataset is not None and dataset.get("name") != "ImageNetDataset":
+    if dataset is not None and not is_imagenet(dataset.get("name")):
         yield context.problem(GEN_DATASET, ppconfig.TRAIN_DATASET + ("name",),
                               f"the train dataset is {dataset.get('name')}, not a single-label ImageNetDataset list; "
                               "gen counts only those")
