@@ -254,11 +254,13 @@ def rewrites(module: Module, template: Dict[str, Any], template_path: str) -> Li
         add("Arch.pretrained", weights is not None and str(weights).lower() == "default", cause)
     sampler = ((template.get("DataLoader") or {}).get("Train") or {}).get("sampler")
     if module.get(train + ("batch_size",)) is not None:
-        if not isinstance(sampler, dict) or not sampler.get("batch_size"):
-            raise CsceError(f"{template_path}: DataLoader.Train.sampler has no batch_size, so PaddleX would rename the "
-                            "dataset to MultiScaleDataset instead of setting Train.batch_size: not a template for "
-                            "PaddleX image classification", rule=TEMPLATE_RULE)
-        add("DataLoader.Train.sampler.batch_size", module.get(train + ("batch_size",)), train + ("batch_size",))
+        if not isinstance(sampler, dict):
+            raise CsceError(f"{template_path}: no DataLoader.Train.sampler mapping, so PaddleX cannot set "
+                            "Train.batch_size in it", rule=TEMPLATE_RULE)
+        if sampler.get("batch_size"):
+            add("DataLoader.Train.sampler.batch_size", module.get(train + ("batch_size",)), train + ("batch_size",))
+        else:  # MultiScaleSampler (first_bs): PaddleX 3.7.2 then renames the dataset and leaves the batch size
+            add("DataLoader.Train.dataset.name", "MultiScaleDataset", train + ("batch_size",))
     if module.get(train + ("learning_rate",)) is not None:
         lr = ((template.get("Optimizer") or {}).get("lr")) or {}
         key = "learning_rate" if lr.get("learning_rate") is not None else "max_learning_rate" if lr.get(

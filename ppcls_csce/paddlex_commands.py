@@ -94,7 +94,7 @@ def resolve(module: Module, template: Optional[str] = None) -> Resolved:
         node = source.node_at(rewrite.target)
         if node is not None:
             for line in range(node.start_mark.line + 1, node.end_mark.line + 2):
-                resolved.causes.setdefault(line, rewrite)
+                resolved.causes[line] = rewrite  # the last rewrite of a key is the one that stays
     matcher = difflib.SequenceMatcher(None, template_source.text.splitlines(), source.text.splitlines(), autojunk=False)
     for tag, a_start, _, b_start, b_end in matcher.get_opcodes():
         if tag == "equal":
