@@ -243,7 +243,8 @@ def _nothing_written(work: Path, result: subprocess.CompletedProcess, pattern: s
 
 @pytest.mark.parametrize("module, pattern", [
     ("Global:\n  model: PP-YOLOE_plus-S\n  dataset_dir: d\nTrain:\n  num_classes: 3\n  epochs_iters: 2\n",
-     r"^m\.yaml:2:10: error: Global\.model 'PP-YOLOE_plus-S' is no PaddleX image-classification model: csce-config "
+     r"^m\.yaml:2:10: error: (Global\.model 'PP-YOLOE_plus-S' is no PaddleX image-classification model|a PaddleX "
+     r"object_detection module config): csce-config "
      r"supports PaddleX image-classification module configs only .* \[paddlex-kind\]$"),
     ("Global:\n  model: PP-LCNet_x1_0_ML\nTrain:\n  num_classes: 3\n  epochs_iters: 2\n", r"supports PaddleX image-"
      r"classification module configs only \(paddlex/configs/modules/image_classification/\*\.yaml, single-label"),
