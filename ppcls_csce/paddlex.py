@@ -64,7 +64,7 @@ class Module:
     def problem(self, keys: Keys, rule: str, message: str) -> Problem:
         """A problem at `keys` in the module config (its nearest line when the key came from an override)."""
         line, column = self.source.position(keys)
-        where = " (set by --paddlex-override)" if keys in self.overrides else ""
+        where = " (set on the command line)" if keys in self.overrides else ""
         return Problem(self.path, line, column, ERROR, rule, message + where)
 
     @property

@@ -135,10 +135,11 @@ def dataset_problems(module: Module) -> List[Problem]:
     return []
 
 
-def relocate(problems: Sequence[Problem], resolved: Resolved, new: Callable[[Problem], bool] = lambda p: False) -> List[Problem]:
+def relocate(problems: Sequence[Problem], resolved: Resolved, new: Callable[[Problem], bool] = lambda p: False,
+             reported: Sequence[Tuple[Any, ...]] = ()) -> List[Problem]:
     """Problems of the resolved config, located where their cause is: a rewritten line at its module key; a
     problem `new` (caused by values the module changed) at the first changed module key; any other at its
-    template line."""
+    template line. Those caused by a module key already `reported` (dataset_problems) are left out: consequences."""
     module, out = resolved.module, []
     changed = resolved.changed() if any(p.path == resolved.source.path for p in problems) else []
     for problem in problems:
@@ -148,6 +149,8 @@ def relocate(problems: Sequence[Problem], resolved: Resolved, new: Callable[[Pro
         rewrite = resolved.causes.get(problem.line)
         if rewrite is None and changed and new(problem):
             rewrite = changed[0]
+        if rewrite is not None and rewrite.cause in reported:
+            continue
         if rewrite is not None:
             target = ".".join(map(str, rewrite.target))
             where = module.problem(rewrite.cause, problem.rule, "")
@@ -179,7 +182,8 @@ def validate_module(source: YamlSource, options: Any, fix: bool, args: PaddlexAr
         base_source = paddlex.apply_rewrites(resolved.template_text, resolved.template,
                                              [r for r in resolved.rewrites if r not in resolved.changed()])
         baseline = {(p.rule, p.line) for p in check_source(base_source, opts)[0]}
-    problems += relocate(found, resolved, lambda p: (p.rule, p.line) not in baseline)
+    reported = [("Train", "num_classes") if p.rule == CLASSES_RULE else ("Global", "dataset_dir") for p in problems]
+    problems += relocate(found, resolved, lambda p: (p.rule, p.line) not in baseline, reported)
     fixed = False
     if fix and resolved.own and resolved.train_list.is_file():
         template = parse_yaml(resolved.template_text, resolved.template)
@@ -244,6 +248,8 @@ def gen_module(config: str, source: YamlSource, args: PaddlexArgs, generate: Cal
     except ProblemsError as error:
         raise ProblemsError(relocate(error.problems, resolved)) from None
     target = output or output_path(config)
+    result.notes[:] = [replace(n, message=n.message.replace("install --paddleclas DIR", "install --paddlex"))
+                       for n in result.notes]  # PaddleX trains from its own checkout
     result.notes.insert(0, note(f"the PaddleClas config PaddleX {paddlex.PADDLEX_VERSION} trains for {config}: "
                                 f"{resolved.template} with PaddleX's rewrites ({len(resolved.rewrites)} keys), "
                                 f"{cards} card{'s' if cards > 1 else ''} (Global.device)"))
