@@ -18,6 +18,7 @@ from .report import ERROR, Problem, note
 from .yamlsource import YamlLoadError, YamlSource, load_yaml, parse_yaml, read_text
 
 OUTPUT_SUFFIX = ".paddleclas.yaml"  # gen's output beside MODULE.yaml: MODULE.paddleclas.yaml
+MODULE_MAX_BYTES = 256 * 1024  # PaddleX's module configs are about 1 kB
 
 
 @dataclass(frozen=True)
@@ -58,8 +59,11 @@ class Resolved:
 
 
 def sniff(path: str) -> bool:
-    """Cheaply, before a full parse: could this file be a PaddleX module config? (`model:` and no top-level Arch)."""
+    """Cheaply, before a full parse: could this file be a PaddleX module config? (`model:` and no top-level Arch;
+    a module config is a few kB, so a large file, such as a config with a 100,000-class list, is not read twice)."""
     try:
+        if os.path.getsize(path) > MODULE_MAX_BYTES:
+            return False
         text = read_text(path)
     except (YamlLoadError, OSError):
         return False

@@ -319,9 +319,14 @@ def test_install_paddlex_finds_paddlex_checkout_without_importing_it(tmp_path: P
     assert run(tmp_path, "install", "--paddlex", env_extra=env).returncode == 0
     assert (checkout / "ppcls" / "loss" / "cs_celoss.py").is_file()
     assert run(tmp_path, "install", "--check", "--paddlex", env_extra=env).returncode == 0
+    (tmp_path / "c.yaml").write_text(TEMPLATE.replace("CELoss", "CostSensitiveCE"))
+    checked = run(tmp_path, "validate", "--paddlex", "c.yaml", env_extra=env)  # installed there: no [installed] error
+    assert "[installed]" not in checked.stdout and "[input]" not in checked.stdout, checked.stdout
     both = run(tmp_path, "install", "--paddlex", "--paddleclas", str(checkout), env_extra=env)
     assert both.returncode == 2 and "exclude each other" in both.stderr
     assert run(tmp_path, "uninstall", "--paddlex", env_extra=env).returncode == 0
+    unchecked = run(tmp_path, "validate", "--paddlex", "c.yaml", env_extra=env)
+    assert unchecked.returncode == 1 and "[installed]" in unchecked.stdout, unchecked.stdout
     assert {path: path.read_bytes() for path in checkout.rglob("*.py")} == before
     neither = run(tmp_path, "install")
     assert neither.returncode == 2 and "--paddleclas DIR" in neither.stderr and "--paddlex" in neither.stderr
