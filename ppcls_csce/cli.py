@@ -90,7 +90,9 @@ def cli() -> None:
               help="Number of classes K (default: the config's Arch.class_num, else max label + 1). With --config, "
                    "Arch.class_num (or Arch.Head.class_num) is set to K too.")
 @click.option("--config", type=click.Path(dir_okay=False), default=None,
-              help="A PaddleClas config: the result is this config with its Loss section edited.")
+              help="A PaddleClas config: the result is this config with its Loss section edited. Or a PaddleX "
+                   "image-classification module config: the result is the PaddleClas config PaddleX will train, "
+                   "written beside it as NAME.paddleclas.yaml (or -o); --write also sets its Train.basic_config_path.")
 @click.option("--data-root", type=click.Path(exists=True, file_okay=False), default=None,
               help="Folder the config's relative cls_label_path is resolved from (default: the current folder).")
 @click.option("--write", is_flag=True, help="Edit CONFIG in place (atomically). Excludes -o; needs --config.")
