@@ -179,7 +179,8 @@ def validate_module(source: YamlSource, options: Any, fix: bool, args: PaddlexAr
         return error.problems, False
     except ValueError as error:
         return [Problem(source.path, None, None, ERROR, paddlex.KIND_RULE, str(error))], False
-    opts = replace(options, data_root=str(module.dataset_dir), world_size=max(options.world_size, module.world_size))
+    cards = options.world_size if options.world_size != 1 else module.world_size  # --world-size N, else Global.device
+    opts = replace(options, data_root=str(module.dataset_dir), world_size=cards)
     found, _ = check_source(resolved.source, opts)
     baseline: set = set()
     if resolved.changed():  # what the template has on its own: those problems are not the module's doing
