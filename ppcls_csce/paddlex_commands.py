@@ -11,9 +11,10 @@ from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 from . import paddlex
+from .paddlex_rewrites import Rewrite, apply_rewrites, as_paddleclas, rewrites, yaml_scalar
 from .edit import apply_edits, set_keys
 from .errors import CsceError, ProblemsError
-from .paddlex import CLASSES_RULE, DATASET_RULE, TEMPLATE_RULE, Module, Rewrite
+from .paddlex import CLASSES_RULE, DATASET_RULE, TEMPLATE_RULE, Module
 from .report import ERROR, Problem, note
 from .yamlsource import YamlLoadError, YamlSource, load_yaml, parse_yaml, read_text
 
@@ -55,7 +56,7 @@ class Resolved:
         module config and the template disagree, as when Train.epochs_iters was edited after gen."""
         template = parse_yaml(self.template_text, self.template)
         return [r for r in self.rewrites if r.cause != ("Global", "dataset_dir") and r.target != ("Global", "output_dir")
-                and template.node_at(r.target) is not None and template.get(r.target) != paddlex.as_paddleclas(r.value)]
+                and template.node_at(r.target) is not None and template.get(r.target) != as_paddleclas(r.value)]
 
 
 def sniff(path: str) -> bool:
@@ -91,8 +92,8 @@ def resolve(module: Module, template: Optional[str] = None) -> Resolved:
     if not isinstance(template_source.data, dict) or "Arch" not in template_source.data:
         raise CsceError(f"{path}: not a PaddleClas config (no Arch section), so PaddleX cannot train it",
                         rule=TEMPLATE_RULE)
-    found = paddlex.rewrites(module, template_source.data, path)
-    source = paddlex.apply_rewrites(template_source.text, path, found)
+    found = rewrites(module, template_source.data, path)
+    source = apply_rewrites(template_source.text, path, found)
     resolved = Resolved(module, path, own, template_source.text, found, source)
     for rewrite in found:
         node = source.node_at(rewrite.target)
@@ -158,7 +159,7 @@ def relocate(problems: Sequence[Problem], resolved: Resolved, new: Callable[[Pro
         if rewrite is not None:
             target = ".".join(map(str, rewrite.target))
             where = module.problem(rewrite.cause, problem.rule, "")
-            why = f" (PaddleX sets {target} of {resolved.template} to {paddlex.as_paddleclas(rewrite.value)!r} from " \
+            why = f" (PaddleX sets {target} of {resolved.template} to {as_paddleclas(rewrite.value)!r} from " \
                   f"{'.'.join(map(str, rewrite.cause))})"
             out.append(replace(where, severity=problem.severity, message=problem.message + why + where.message))
         else:
@@ -184,7 +185,7 @@ def validate_module(source: YamlSource, options: Any, fix: bool, args: PaddlexAr
     found, _ = check_source(resolved.source, opts)
     baseline: set = set()
     if resolved.changed():  # what the template has on its own: those problems are not the module's doing
-        base_source = paddlex.apply_rewrites(resolved.template_text, resolved.template,
+        base_source = apply_rewrites(resolved.template_text, resolved.template,
                                              [r for r in resolved.rewrites if r not in resolved.changed()])
         baseline = {(p.rule, p.line) for p in check_source(base_source, opts)[0]}
     reported = [("Train", "num_classes") if p.rule == CLASSES_RULE else ("Global", "dataset_dir") for p in problems]
@@ -212,10 +213,10 @@ def module_edits(module: Module, basic_config_path: str, class_num: Optional[int
     value too, so that PaddleX's rewrites of the written config change nothing."""
     import yaml
 
-    items: Dict[Tuple[Any, ...], str] = {keys: paddlex.yaml_scalar(value) for keys, value in module.overrides.items()}
+    items: Dict[Tuple[Any, ...], str] = {keys: yaml_scalar(value) for keys, value in module.overrides.items()}
     if class_num is not None:
         items[("Train", "num_classes")] = str(class_num)
-    items[("Train", "basic_config_path")] = paddlex.yaml_scalar(basic_config_path)
+    items[("Train", "basic_config_path")] = yaml_scalar(basic_config_path)
     text = module.source.text
     for keys, value in items.items():  # one at a time: few keys, and each edit moves the next one's marks
         source = parse_yaml(text, module.path)

@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from conftest import PADDLECLAS, REPO, python_cli
-from ppcls_csce import dataset_names, paddlex
+from ppcls_csce import dataset_names, paddlex, paddlex_rewrites
 from ppcls_csce.paddlex_models import CLS_MODELS
 
 # PaddleX's PaddleClas templates (shared/PaddleX, beside the PaddleClas checkout): PPCLS_CSCE_PADDLEX_TEMPLATES.
@@ -362,7 +362,7 @@ def test_every_paddlex_template_takes_paddlex_rewrites(tmp_path: Path) -> None:
         if not template.is_file():
             continue
         data = yaml.safe_load(template.read_text())
-        resolved = paddlex.apply_rewrites(template.read_text(), str(template), paddlex.rewrites(module, data, str(template)))
+        resolved = paddlex_rewrites.apply_rewrites(template.read_text(), str(template), paddlex_rewrites.rewrites(module, data, str(template)))
         assert resolved.get(("Global", "epochs")) == 20 and resolved.get(("Arch", "class_num")) == 3, model
         multi_scale = "first_bs" in data["DataLoader"]["Train"]["sampler"]  # PaddleX renames their dataset
         assert resolved.get(("DataLoader", "Train", "dataset", "name")) == (
