@@ -5,7 +5,7 @@ own), 130 interrupted (Ctrl-C). Every bad-data failure is a ProblemsError, caugh
 """
 
 import sys
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import click
 
@@ -14,11 +14,15 @@ from .atomic import STDOUT, write_output
 from .cli_options import (CLASS_COUNT, LOSS_CHOICES, _BETA, _CLAMP, _DELIMITER, _GAMMA, _LOSS, _PADDLECLAS_CHECK,
                           _STATS_GAMMA, _TAU, _TRAIN_LIST, _delimiter, _installed_problems, _loss_choice, echo_problems)
 from .cli_paddle import COMMANDS as PADDLE_COMMANDS
+from .dataset_names import undefined_alias_problems
 from .errors import INPUT_RULE, ProblemsError
 from .paddlex_cli import gen_module as paddlex_gen, module_options, paddlex_checkout_option, validate_module as paddlex_validate
 from .ppconfig import SAMPLER_CHOICES
 from .params import LOSSES
 from .report import ERROR, Problem, escape_text
+
+if TYPE_CHECKING:
+    from .paddlex_commands import PaddlexArgs
 
 # The order a user meets the commands in (click would sort them by name).
 WORKFLOW = ("stats", "gen", "install", "validate", "smoke", "adjust", "uninstall")
@@ -121,7 +125,8 @@ def cli() -> None:
 def gen(ctx: click.Context, train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optional[str],
         class_num: Optional[int], config: Optional[str], data_root: Optional[str], write: bool, output: Optional[str],
         drw_epoch: Optional[int], world_size: int, clamp_empty: bool, loss: Optional[str], tau: Optional[float],
-        beta: Optional[float], sampler: Optional[str], sampler_epoch: Optional[int], metric: bool, paddlex) -> None:
+        beta: Optional[float], sampler: Optional[str], sampler_epoch: Optional[int], metric: bool,
+        paddlex: "PaddlexArgs") -> None:
     """Count the classes of a train list and print the Loss block of the chosen loss (--loss, default CostSensitiveCE) to stdout.
 
     With --config, print that config with every CELoss turned into the chosen loss (or edit it in place with
@@ -214,7 +219,7 @@ def stats(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optio
 @click.pass_context
 def validate_command(ctx: click.Context, files: Tuple[str, ...], train_lists: Tuple[str, ...], data_root: Optional[str],
                      allow_outside_data_root: bool, output_format: str, strict: bool, require_csce: bool,
-                     fix: bool, world_size: int, paddleclas: Optional[str], paddlex) -> None:
+                     fix: bool, world_size: int, paddleclas: Optional[str], paddlex: "PaddlexArgs") -> None:
     """Check PaddleClas configs: YAML, loss shape, eval()'d names, CostSensitiveCE parameters, counts, schedule."""
     from .report import render
     from .validate import Options, exit_code, validate_file
@@ -231,6 +236,7 @@ def validate_command(ctx: click.Context, files: Tuple[str, ...], train_lists: Tu
         result = paddlex_validate(path, options, fix, paddlex) or validate_file(path, options, fix=fix)
         if states is not None:
             result.problems += _installed_problems(path, paddleclas or "", states)
+            result.problems += undefined_alias_problems(path, paddleclas or "")  # ClsDataset, ShiTuRecDataset, ...
         if result.fixed:
             click.echo(f"Fixing {escape_text(path)}", err=output_format == "json")
         if output_format != "json":

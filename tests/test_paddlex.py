@@ -144,10 +144,21 @@ def test_clsdataset_and_shiturec_are_imagenet_dataset_for_gen_and_validate(tmp_p
     assert refused.returncode == 1 and "[gen-dataset]" in refused.stderr
 
 
-def test_the_fixed_aliases_are_what_paddleclas_binds() -> None:
-    init = PADDLECLAS / "ppcls" / "data" / "__init__.py"
-    assert dataset_names.aliases_in(init.read_text()) == dataset_names.KNOWN_ALIASES
-    assert dataset_names.imagenet_names(PADDLECLAS) == dataset_names.KNOWN_ALIASES
+def test_the_fixed_aliases_are_what_paddleclas_binds(tmp_path: Path) -> None:
+    release = PADDLECLAS.parent / "PaddleClas-release-2.5.2"  # beside the develop checkout, when there
+    checkouts = [PADDLECLAS] + ([release] if (release / "ppcls").is_dir() else [])
+    found = [dataset_names.imagenet_names(checkout) for checkout in checkouts]
+    assert found[0] == {"ImageNetDataset", "ClsDataset", "ShiTuRecDataset"}  # develop
+    assert frozenset().union(*found) <= dataset_names.KNOWN_ALIASES
+    if len(found) == 2:
+        assert found[1] == {"ImageNetDataset", "ClsDataset", "ShiTuDataset"}
+        assert found[0] | found[1] == dataset_names.KNOWN_ALIASES
+        write_dataset(tmp_path / "dataset")
+        (tmp_path / "c.yaml").write_text(TEMPLATE.replace("name: ImageNetDataset", "name: ShiTuRecDataset", 1))
+        result = run(tmp_path, "validate", "--paddleclas", str(release), "c.yaml")
+        assert result.returncode == 1 and re.search(r"^c\.yaml:33:13: error: ShiTuRecDataset is not defined in .*"
+                                                    r"\[installed\]$", result.stdout, re.M), result.stdout
+        assert "ShiTuRecDataset" not in run(tmp_path, "validate", "--paddleclas", str(PADDLECLAS), "c.yaml").stdout
     assert dataset_names.aliases_in("from x import ImageNetDataset\nOld = ImageNetDataset\nNew = Old\nML = Other\n") \
         == {"ImageNetDataset", "Old", "New"}
 
