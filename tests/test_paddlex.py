@@ -332,6 +332,9 @@ def test_install_paddlex_finds_paddlex_checkout_without_importing_it(tmp_path: P
     assert run(tmp_path, "install", "--check", "--paddlex", env_extra=env).returncode == 0
     (tmp_path / "c.yaml").write_text(TEMPLATE.replace("CELoss", "CostSensitiveCE"))
     checked = run(tmp_path, "validate", "--paddlex", "c.yaml", env_extra=env)  # installed there: no [installed] error
+    smoke = run(tmp_path, "smoke", "--paddlex", "--class-num", "4", "--steps", "1", "--batch-size", "8", "--device",
+                "cpu", env_extra=env)
+    assert smoke.returncode == 0 and str(checkout) in smoke.stdout, smoke.stdout + smoke.stderr
     assert "[installed]" not in checked.stdout and "[input]" not in checked.stdout, checked.stdout
     both = run(tmp_path, "install", "--paddlex", "--paddleclas", str(checkout), env_extra=env)
     assert both.returncode == 2 and "exclude each other" in both.stderr
