@@ -72,6 +72,9 @@ def module_options(command: Callable[..., Any]) -> Callable[..., Any]:
             **kwargs: Any) -> Any:
         from .paddlex_commands import PaddlexArgs
 
+        if (paddlex_overrides or template or dataset_dir) and "config" in kwargs and kwargs["config"] is None:
+            raise click.UsageError("--paddlex-override, --template and --dataset-dir go with --config MODULE.yaml "
+                                   "(a PaddleX module config)")
         kwargs["paddlex"] = PaddlexArgs(tuple(paddlex_overrides), template, dataset_dir)
         return command(*args, **kwargs)
 

@@ -296,6 +296,13 @@ def test_bad_datasets_and_templates_are_located_errors(work: Path) -> None:
                                       r".*template\.yaml to 'MultiScaleDataset' from Train\.batch_size\) \[gen-dataset\]$")
 
 
+def test_module_options_need_a_module_config(work: Path) -> None:
+    (work / "c.yaml").write_text(TEMPLATE)
+    for args in (("--train-list", "dataset/train.txt"), ("--config", "c.yaml", "--train-list", "dataset/train.txt")):
+        result = run(work, "gen", *args, "--paddlex-override", "Train.epochs_iters=3")
+        assert result.returncode == 2 and "go with" in result.stderr, result.stderr
+
+
 def test_paddlex_override_values_parse_as_paddlex_parses_them() -> None:
     assert [paddlex.parse_value(text) for text in ("None", "", "t", "False", "20", "0.1", "a/b.txt", "[1, 2]")] == \
         [None, None, True, False, 20, 0.1, "a/b.txt", [1, 2]]
