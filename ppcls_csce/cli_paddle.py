@@ -6,14 +6,16 @@ import click
 
 from .cli_options import CLASS_COUNT, _DELIMITER, _PADDLECLAS_CHECK, _TRAIN_LIST, _delimiter, _tau
 from .errors import CsceError, ProblemsError
+from .paddlex_cli import paddlex_checkout_option
 
 
 @click.command("install")
-@click.option("--paddleclas", "paddleclas", required=True, metavar="DIR",
+@click.option("--paddleclas", "paddleclas", default=None, metavar="DIR",
               type=click.Path(exists=True, file_okay=False),
               help="The PaddleClas checkout (the folder holding ppcls/).")
 @click.option("--check", is_flag=True, help="Only report installed, outdated, edited locally or absent (exit 0 only if installed).")
 @click.option("--force", is_flag=True, help="Overwrite installed files that were edited locally.")
+@paddlex_checkout_option(required=True)
 @click.pass_context
 def install_command(ctx: click.Context, paddleclas: str, check: bool, force: bool) -> None:
     """Write the losses, LongTailSampler and LongTailAcc into a PaddleClas checkout and import them."""
@@ -39,10 +41,11 @@ def _engine_caveat(paddleclas: str) -> None:
 
 
 @click.command("uninstall")
-@click.option("--paddleclas", "paddleclas", required=True, metavar="DIR",
+@click.option("--paddleclas", "paddleclas", default=None, metavar="DIR",
               type=click.Path(exists=True, file_okay=False),
               help="The PaddleClas checkout (the folder holding ppcls/).")
 @click.option("--force", is_flag=True, help="Remove installed files even if they were edited locally.")
+@paddlex_checkout_option(required=True)
 def uninstall_command(paddleclas: str, force: bool) -> None:
     """Remove what install wrote, restoring the three __init__.py files byte for byte."""
     from . import install as installer
@@ -71,6 +74,7 @@ def uninstall_command(paddleclas: str, force: bool) -> None:
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random logits and labels.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_PADDLECLAS_CHECK
+@paddlex_checkout_option(required=False)
 @click.pass_context
 def smoke_command(ctx: click.Context, config: Optional[str], class_num: Optional[int], train_list: Optional[str],
                   delimiter: Optional[str], device: str, steps: int, batch_size: Optional[int], world_size: int,

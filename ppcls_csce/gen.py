@@ -22,6 +22,7 @@ from .report import NOTE, WARNING, Problem, escape_text, note
 from .rules import RULES, Options
 from .rules.base import Keys, dotted, located
 from .rules.class_count import CLASS_COUNT
+from .dataset_names import is_imagenet
 from .rules.command import GEN_DATASET, GEN_LOSS, INPUT
 from .rules.csce_params import CSCE_REQUIRED
 from .rules.dataset import DELIMITER
@@ -168,11 +169,13 @@ def _lists_of(source: YamlSource, train_lists: Sequence[str], data_root: Optiona
 def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimiter: Optional[str] = None,
              class_num: Optional[int] = None, config: Optional[str] = None, drw_epoch: Optional[int] = None,
              world_size: int = 1, clamp_empty: bool = False, data_root: Optional[str] = None,
-             loss: Optional[str] = None, sampler: Optional[SamplerChoice] = None, metric: bool = False) -> GenResult:
+             loss: Optional[str] = None, sampler: Optional[SamplerChoice] = None, metric: bool = False,
+             source: Optional[YamlSource] = None) -> GenResult:
     """Count, weigh, and render: the standalone block, or the whole config with its Loss section edited.
 
     `loss`: one of params.LOSSES (None: CostSensitiveCE, and existing entries keep their loss); `gamma` is that
-    loss's strength (its gamma, beta or tau; None: its default)."""
+    loss's strength (its gamma, beta or tau; None: its default). `source`: the config already parsed (a PaddleX
+    module config's resolved PaddleClas config, paddlex_commands.py), else `config` is read."""
     spec = params.loss_spec(loss if loss is not None else params.LOSS_NAME)
     gamma_value = spec.rule(gamma if gamma is not None else spec.default)
     if config is None:
@@ -181,7 +184,7 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
                        "first) is better on deep networks; gen --config CFG defers it by default")] if spec.weighted else []
         return GenResult(loss_block(table, ", ".join(map(str, train_lists))), table, _table_notes(table) + advice,
                          table.summary())
-    source = load_config(config)
+    source = source if source is not None else load_config(config)
     existing_drw = _existing_drw(source)
     not_deferred: List[Problem] = []  # why a converted CELoss is not deferred as by default
     drw_default = drw_epoch is None and existing_drw is None
@@ -259,7 +262,7 @@ def preconditions(source: YamlSource, drw_planned: bool) -> List[Problem]:
                              f"but no {', '.join(TRAINABLE)}; replacing those losses would change what the model "
                              "learns, so gen leaves it alone", at_key=True))
     dataset = ppconfig.train_dataset(source)
-    if dataset is not None and dataset.get("name") != "ImageNetDataset":
+    if dataset is not None and not is_imagenet(dataset.get("name")):  # or a name PaddleClas binds to it (ClsDataset)
         found.append(located(source, GEN_DATASET, ppconfig.TRAIN_DATASET + ("name",),
                              f"the train dataset is {dataset.get('name')}, not a single-label ImageNetDataset list; "
                              "gen counts only those"))
