@@ -14,7 +14,6 @@ from .atomic import STDOUT, write_output
 from .cli_options import (CLASS_COUNT, LOSS_CHOICES, _BETA, _CLAMP, _DELIMITER, _GAMMA, _LOSS, _PADDLECLAS_CHECK,
                           _STATS_GAMMA, _TAU, _TRAIN_LIST, _delimiter, _loss_choice, echo_problems)
 from .cli_paddle import COMMANDS as PADDLE_COMMANDS
-from .dataset_names import undefined_alias_problems
 from .drw import PLAIN_SHARE
 from .errors import INPUT_RULE, ProblemsError
 from .paddlex_cli import gen_module as paddlex_gen, module_options, paddlex_checkout_option, validate_module as paddlex_validate
@@ -237,8 +236,6 @@ def validate_command(ctx: click.Context, files: Tuple[str, ...], train_lists: Tu
     results = []
     for path in files:  # one at a time, printed as it goes: nothing is kept between files
         result = paddlex_validate(path, options, fix, paddlex) or validate_file(path, options, fix=fix)
-        if states is not None:
-            result.problems += undefined_alias_problems(path, paddleclas or "")  # ClsDataset, ShiTuRecDataset, ...
         if result.fixed:
             click.echo(f"Fixing {escape_text(path)}", err=output_format == "json")
         if output_format != "json":

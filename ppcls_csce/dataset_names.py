@@ -8,9 +8,7 @@ imported), else the fixed list below, which a test holds to a real PaddleClas de
 import ast
 from functools import lru_cache
 from pathlib import Path
-from typing import FrozenSet, List, Optional, Union
-
-from .report import ERROR, Problem
+from typing import FrozenSet, Optional, Union
 
 IMAGENET = "ImageNetDataset"
 # ppcls/data/__init__.py binds ClsDataset and ShiTuRecDataset to ImageNetDataset on develop, ClsDataset and
@@ -45,24 +43,3 @@ def imagenet_names(paddleclas: Optional[Union[str, Path]] = None) -> FrozenSet[s
 def is_imagenet(name: object, paddleclas: Optional[Union[str, Path]] = None) -> bool:
     """Whether a `DataLoader.<mode>.dataset.name` is ImageNetDataset under another name (or itself)."""
     return isinstance(name, str) and name in imagenet_names(paddleclas)
-
-
-def undefined_alias_problems(path: str, paddleclas: str) -> List[Problem]:
-    """validate --paddleclas: a dataset named by an alias of ImageNetDataset that this checkout does not define
-    (ShiTuRecDataset on release/2.5.2) fails PaddleClas's eval() at start-up."""
-    from .yamlsource import YamlLoadError, load_yaml
-
-    try:
-        source = load_yaml(path)
-    except (YamlLoadError, OSError):
-        return []
-    loaders = source.get(("DataLoader",))
-    defined, problems = imagenet_names(paddleclas), []
-    for mode, loader in (loaders.items() if isinstance(loaders, dict) else ()):
-        name = loader.get("dataset", {}).get("name") if isinstance(loader, dict) and isinstance(loader.get("dataset"), dict) else None
-        if isinstance(name, str) and name in KNOWN_ALIASES and name not in defined:
-            line, column = source.position(("DataLoader", mode, "dataset", "name"))
-            problems.append(Problem(path, line, column, ERROR, "installed",
-                                    f"{name} is not defined in {paddleclas}/ppcls/data/__init__.py (this PaddleClas "
-                                    f"names ImageNetDataset {', '.join(sorted(defined))}): use one of those"))
-    return problems

@@ -157,7 +157,7 @@ def test_the_fixed_aliases_are_what_paddleclas_binds(tmp_path: Path) -> None:
         (tmp_path / "c.yaml").write_text(TEMPLATE.replace("name: ImageNetDataset", "name: ShiTuRecDataset", 1))
         result = run(tmp_path, "validate", "--paddleclas", str(release), "c.yaml")
         assert result.returncode == 1 and re.search(r"^c\.yaml:33:13: error: ShiTuRecDataset is not defined in .*"
-                                                    r"\[installed\]$", result.stdout, re.M), result.stdout
+                                                    r"\[dataset-alias\]$", result.stdout, re.M), result.stdout
         assert "ShiTuRecDataset" not in run(tmp_path, "validate", "--paddleclas", str(PADDLECLAS), "c.yaml").stdout
     assert dataset_names.aliases_in("from x import ImageNetDataset\nOld = ImageNetDataset\nNew = Old\nML = Other\n") \
         == {"ImageNetDataset", "Old", "New"}
