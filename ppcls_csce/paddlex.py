@@ -18,11 +18,13 @@ from .checks import load_config
 from .errors import ProblemsError
 from .paddlex_models import CLS_MODELS, PADDLEX_VERSION
 from .report import ERROR, Problem
+from .rules.command import PADDLEX_CLASSES, PADDLEX_DATASET, PADDLEX_KIND, PADDLEX_TEMPLATE
 from .yamlsource import Key, YamlSource
 
 Keys = Tuple[Key, ...]
-# The rule ids of the problems about a module config (docs/paddlex.md describes each).
-KIND_RULE, TEMPLATE_RULE, DATASET_RULE, CLASSES_RULE = "paddlex-kind", "paddlex-template", "paddlex-dataset", "paddlex-classes"
+# The ids of the problems about a module config, documented in rules/command.py.
+KIND_RULE, TEMPLATE_RULE, DATASET_RULE, CLASSES_RULE = (code.id for code in (PADDLEX_KIND, PADDLEX_TEMPLATE,
+                                                                          PADDLEX_DATASET, PADDLEX_CLASSES))
 TEMPLATES = ("repo_apis", "PaddleClas_api", "configs")  # inside the paddlex package
 MODEL_LIST = ("modules", "image_classification", "model_list.py")
 

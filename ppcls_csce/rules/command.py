@@ -37,4 +37,30 @@ INPUT = DocumentedId(
     doc="Reported with the path it is about (or csce-config when it is about none) and exit 1, never a traceback.",
 )
 
-IDS = [GEN_LOSS, GEN_DATASET, SMOKE_LOSS, LIST_CLASSES, INPUT]
+# A PaddleX module config (paddlex.py, paddlex_commands.py; docs/paddlex.md has the recipe).
+PADDLEX_KIND = DocumentedId(
+    "paddlex-kind", ERROR,
+    "A module config that is not a PaddleX image-classification one (detection, OCR, segmentation, multi-label), "
+    "or a Train section without num_classes and epochs_iters.",
+    doc="gen and validate read PaddleX image-classification module configs only: the others train other code.",
+)
+PADDLEX_TEMPLATE = DocumentedId(
+    "paddlex-template", ERROR,
+    "No PaddleClas template found for the module config (the message says where it looked), a "
+    "Train.basic_config_path that is no file, or a template PaddleX could not use.",
+    doc="PaddleX trains its PaddleClas template for Global.model rewritten from the module config: without it "
+        "there is nothing to edit or check. Give Train.basic_config_path or --template FILE.",
+)
+PADDLEX_DATASET = DocumentedId(
+    "paddlex-dataset", ERROR,
+    "Global.dataset_dir is no folder, has no train.txt or label.txt, or label.txt's ids are not 0..K-1.",
+    doc="PaddleX points both lists at DIR/train.txt and DIR/val.txt and names the classes from DIR/label.txt.",
+)
+PADDLEX_CLASSES = DocumentedId(
+    "paddlex-classes", ERROR,
+    "Train.num_classes is not the number of classes in label.txt (or train.txt has labels outside it).",
+    doc="PaddleX sets Arch.class_num from Train.num_classes: a count that differs crashes at the first step.",
+)
+
+IDS = [GEN_LOSS, GEN_DATASET, SMOKE_LOSS, LIST_CLASSES, INPUT, PADDLEX_KIND, PADDLEX_TEMPLATE, PADDLEX_DATASET,
+       PADDLEX_CLASSES]
