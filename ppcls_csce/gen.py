@@ -141,11 +141,6 @@ def edit_config(source: YamlSource, table: WeightTable, gamma_given: bool, drw: 
     return apply_edits(text, edits)
 
 
-def _where(source: YamlSource, keys: Keys) -> str:
-    line, column = source.position(keys)
-    return ":".join(str(part) for part in (source.path, line, column) if part is not None)
-
-
 def _lists_of(source: YamlSource, train_lists: Sequence[str], data_root: Optional[str]) -> Tuple[List[str], List[Problem]]:
     """The lists to count: --train-list, else the config's cls_label_path (as validate finds it)."""
     context = Context(source, Options(data_root=data_root))
@@ -200,8 +195,8 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
     set_class_num = None
     if class_num is not None and configured is not None and class_num != configured:
         set_class_num = (keys, class_num)
-        notes.append(note(f"--class-num {class_num}: {dotted(keys)} ({_where(source, keys)}) set from {configured} "
-                          f"to {class_num}", config))
+        notes.append(Problem(config, *source.position(keys), NOTE, "",
+                             f"--class-num {class_num}: {dotted(keys)} set from {configured} to {class_num}"))
     elif configured is not None:
         origin = ClassCountOrigin(config, *source.position(keys), dotted(keys))
     table = table_from_lists(lists, delimiter if delimiter is not None else ppconfig.delimiter(source),

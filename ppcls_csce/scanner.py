@@ -28,7 +28,7 @@ from itertools import compress
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from .errors import CsceError
+from .errors import CsceError, ProblemsError
 from .list_reader import LineTooLong, blocks, identity, open_list
 from .params import MAX_CLASSES, class_count_problem
 from .report import ERROR, Problem
@@ -74,10 +74,10 @@ class ListCounts:
         """Fail with the first few bad lines, one per line, and how many there are in all."""
         if not self.problem_total:
             return
-        lines = [f"{problem.location()}: {problem.message}" for problem in self.problems[:SHOWN_PROBLEMS]]
         noun = "bad line" if self.problem_total == 1 else "bad lines"
-        lines.append(f"{self.problem_total} {noun} in total")
-        raise CsceError("\n".join(lines))
+        total = Problem(self.problems[-1].path if self.problems else "", None, None, ERROR, RULE,
+                        f"{self.problem_total} {noun} in total")
+        raise ProblemsError(self.problems[:SHOWN_PROBLEMS] + [total])
 
 
 def scan_lists(paths: Sequence[PathLike], delimiter: str = " ", class_num: Optional[int] = None,
@@ -267,16 +267,16 @@ class _Scan:
             key = identity(handle)
             same = path if key is None else self.seen.setdefault(key, path)
             if same is not path:
-                raise CsceError(f"{path}: the same file as {same}, given twice: every count would double")
+                raise CsceError(f"the same file as {same}, given twice: every count would double", path)
             lines = 0
             try:
                 for buf, lo, hi in blocks(handle, CHUNK_SIZE):
                     lines = self._add(path, lines, _block(buf, lo, hi, self.delimiter, self.delim, self.class_num,
                                                           self.max_problems, self.tally))
             except LineTooLong as error:
-                raise CsceError(f"{path}:{lines + 1}: {error}") from None
+                raise CsceError(error.message, path, lines + 1) from None
             except OSError as error:
-                raise CsceError(f"{path}: cannot read ({error.strerror or error})") from None
+                raise CsceError(f"cannot read ({error.strerror or error})", path) from None
 
     def _add(self, path: Path, offset: int, block: _Block) -> int:
         self.samples += block.samples

@@ -53,7 +53,7 @@ def validate_file(path: Union[str, Path], options: Options = Options(), fix: boo
     try:
         new_text = apply_edits(source.text, edits)
     except CsceError as error:
-        return FileResult(name, problems + [Problem(name, None, None, ERROR, STALE.id, f"cannot fix: {error}")])
+        return FileResult(name, problems + [Problem(name, None, None, ERROR, STALE.id, f"cannot fix: {error.message}")])
     if new_text == source.text:
         return FileResult(name, problems)
     try:

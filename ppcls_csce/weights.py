@@ -109,8 +109,8 @@ def table_from_lists(paths: Sequence[str], delimiter: str = " ", class_num: Opti
     for path in paths:
         key = os.path.realpath(path)
         if key in seen:
-            raise CsceError(f"{path} is given twice (as {seen[key]} before): its images would count twice",
-                            path=str(path))
+            raise CsceError(f"given twice{'' if seen[key] == path else f' (as {seen[key]})'}: its images would count "
+                            "twice", path=str(path))
         seen[key] = path
     counts = scan_lists(paths, delimiter=delimiter, class_num=class_num)
     if counts.problem_total:
