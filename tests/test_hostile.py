@@ -1,0 +1,243 @@
+"""Hostile moments and names: Ctrl-C in the middle of a write, a closed or broken standard output, file names
+at the 255-byte limit and paths with spaces, an __init__.py the user rearranged. Each runs the real command
+(a subprocess where a signal or a file descriptor is involved)."""
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+from typing import Dict, List
+
+import pytest
+
+from ppcls_csce.atomic import write_atomic
+
+from conftest import python_cli, write_list
+from test_install import LOSS_INIT, make_checkout, run as run_cli, snapshot
+
+FIXTURES = Path(__file__).parent / "fixtures" / "validate"
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+POSIX = pytest.mark.skipif(os.name != "posix", reason="sends SIGINT and closes file descriptors (POSIX only)")
+
+# Runs the CLI with a pause at each step of a file change (before the bytes go to the temporary file, after the
+# rename, after a removal), announced on stderr as `@@ step`, so the test can press Ctrl-C at exactly that step.
+DRIVER = r'''
+import sys, time
+from ppcls_csce import atomic, install
+pause = float(sys.argv[1])
+def announce(what):
+    sys.stderr.write("@@ " + what + "\n"); sys.stderr.flush(); time.sleep(pause)
+real_write, real_rename, real_remove = atomic._write_all, atomic._rename, install._remove
+def write_all(fd, data):
+    announce("write"); real_write(fd, data)
+def rename(tmp, target):
+    real_rename(tmp, target); announce("renamed")
+def remove(path):
+    real_remove(path); announce("removed")
+atomic._write_all, atomic._rename, install._remove = write_all, rename, remove
+from ppcls_csce.cli import main
+sys.exit(main(sys.argv[2:]))
+'''
+
+
+def interrupted_at(step: int, *args: str) -> subprocess.CompletedProcess:
+    """The command, with SIGINT sent at its `step`-th announced step (1-based)."""
+    process = subprocess.Popen([sys.executable, "-c", DRIVER, "0.25", *args], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    assert process.stderr is not None
+    seen, lines = 0, []
+    for line in process.stderr:
+        lines.append(line)
+        if line.startswith("@@ "):
+            seen += 1
+            if seen == step:
+                process.send_signal(signal.SIGINT)
+                break
+    out, err = process.communicate(timeout=120)
+    assert seen == step, f"only {seen} steps: {''.join(lines) + err}"
+    return subprocess.CompletedProcess(process.args, process.returncode, out, "".join(lines) + err)
+
+
+def steps(*args: str) -> int:
+    """How many steps the command announces when left alone (it must succeed)."""
+    done = subprocess.run([sys.executable, "-c", DRIVER, "0", *args], capture_output=True, text=True)
+    assert done.returncode in (0, 1), done.stderr
+    return sum(line.startswith("@@ ") for line in done.stderr.splitlines())
+
+
+def tree(root: Path) -> Dict[str, tuple]:
+    """Every file under root (temporary files included) with its bytes and mode bits."""
+    return {str(p.relative_to(root)): (p.read_bytes(), p.stat().st_mode & 0o7777)
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def assert_interrupted_cleanly(done: subprocess.CompletedProcess) -> None:
+    assert done.returncode == 130, done.stderr
+    assert "csce-config: interrupted" in done.stderr and "Traceback" not in done.stderr
+
+
+# --- Ctrl-C at any moment leaves every file as it was, exit 130 -----------------------------------------------
+
+
+@POSIX
+def test_ctrl_c_during_install_leaves_the_checkout_as_it_was(tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path / "Paddle Clas")  # a space in the path, too
+    os.chmod(checkout / "ppcls/loss/__init__.py", 0o640)
+    before = tree(checkout)
+    args = ("install", "--paddleclas", str(checkout))
+    total = steps(*args)
+    assert total == 12  # 3 files and 3 imports, each: write, renamed
+    shutil.rmtree(checkout)
+    for step in (1, 2, 7, total):  # before the first byte, after the first rename, mid-way, after the last rename
+        make_checkout(checkout)
+        os.chmod(checkout / "ppcls/loss/__init__.py", 0o640)
+        assert_interrupted_cleanly(interrupted_at(step, *args))
+        assert tree(checkout) == before, f"step {step}"
+        shutil.rmtree(checkout)
+
+
+@POSIX
+def test_ctrl_c_during_uninstall_leaves_the_checkout_installed(tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path / "PaddleClas")
+    args = ("uninstall", "--paddleclas", str(checkout))
+    assert run_cli("install", "--paddleclas", str(checkout)).exit_code == 0
+    installed = tree(checkout)
+    assert steps(*args) == 9  # 3 imports out (write, renamed), then 3 files removed
+    for step in (2, 6, 7, 9):
+        assert run_cli("install", "--paddleclas", str(checkout)).exit_code == 0
+        assert tree(checkout) == installed
+        assert_interrupted_cleanly(interrupted_at(step, *args))
+        assert tree(checkout) == installed, f"step {step}"
+
+
+@POSIX
+def test_ctrl_c_during_gen_write_and_validate_fix_leaves_the_configs_as_they_were(tmp_path: Path) -> None:
+    for name in ("train_list.txt", "bad_list.txt"):
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    first, second = tmp_path / "a config.yaml", tmp_path / "second.yaml"
+    for path in (first, second):
+        shutil.copy(FIXTURES / "csce-stale-counts.bad.yaml", path)
+    before = tree(tmp_path)
+    fix = ("validate", "--fix", "--data-root", str(tmp_path), str(first), str(second))
+    assert steps(*fix) == 4
+    for path in (first, second):
+        shutil.copy(FIXTURES / "csce-stale-counts.bad.yaml", path)
+    for step in (2, 3, 4):  # the first file fixed, the second being written, both fixed
+        assert_interrupted_cleanly(interrupted_at(step, *fix))
+        assert tree(tmp_path) == before, f"step {step}"
+    gen = ("gen", "--config", str(first), "--data-root", str(tmp_path), "--write")
+    assert steps(*gen) == 2
+    shutil.copy(FIXTURES / "csce-stale-counts.bad.yaml", first)
+    for step in (1, 2):
+        assert_interrupted_cleanly(interrupted_at(step, *gen))
+        assert tree(tmp_path) == before, f"step {step}"
+
+
+# --- a closed or broken standard output ---------------------------------------------------------------------
+
+
+def _with_stdout(fd_action: str, *args: str) -> subprocess.CompletedProcess:
+    if fd_action == "closed":  # `csce-config ... >&-`
+        return subprocess.run(python_cli(*args), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: os.close(1))
+    read, write = os.pipe()  # `| head -c1` after head has gone: the reader end is closed
+    os.close(read)
+    try:
+        return subprocess.run(python_cli(*args), stdout=write, stderr=subprocess.PIPE, text=True)
+    finally:
+        os.close(write)
+
+
+@POSIX
+@pytest.mark.parametrize("how", ["closed", "broken"])
+def test_a_closed_or_broken_stdout_is_one_line_and_exit_1(tmp_path: Path, how: str) -> None:
+    listing = write_list(tmp_path / "train list.txt", [50, 20, 5])
+    why = "it is closed" if how == "closed" else "the reader closed the pipe"
+    line = f"csce-config: error: cannot write to standard output ({why}); the output is incomplete [file]\n"
+    for args in (("gen", "--train-list", str(listing)), ("stats", "--train-list", str(listing)), ("--help",),
+                 ("validate", "--format", "json", str(FIXTURES / "base.good.yaml"))):
+        done = _with_stdout(how, *args)
+        assert done.returncode == 1, (args, done.stderr)
+        assert done.stderr.endswith(line) and done.stderr.count("\n") <= 3 and "Traceback" not in done.stderr
+        assert "Exception ignored" not in done.stderr
+    written = tmp_path / "out.yaml"  # nothing goes to stdout: a closed one does not matter
+    done = _with_stdout(how, "gen", "--train-list", str(listing), "-o", str(written))
+    assert done.returncode == 0 and written.is_file(), done.stderr
+
+
+# --- names at the limit and paths with spaces ---------------------------------------------------------------
+
+
+def test_an_atomic_write_of_a_name_at_the_255_byte_limit(tmp_path: Path) -> None:
+    for name in ("c" * 250 + ".yaml", "é" * 122 + ".yaml", "a b " * 62 + ".yml"):  # 255, 249 and 252 bytes
+        target = tmp_path / name
+        assert write_atomic(target, b"one\n") and target.read_bytes() == b"one\n"
+        target.chmod(0o640)
+        assert write_atomic(target, b"two\n") and target.read_bytes() == b"two\n"
+        assert target.stat().st_mode & 0o777 == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        ("c" * 250 + ".yaml", "é" * 122 + ".yaml", "a b " * 62 + ".yml"))  # no temporary file left
+
+
+def test_long_names_and_spaces_behave_like_any_other(tmp_path: Path) -> None:
+    folder = tmp_path / "my data" / ("long " * 40).strip()
+    folder.mkdir(parents=True)
+    listing = write_list(folder / ("train list " + "x" * 230 + ".txt"), [60, 20, 5])
+    config = folder / ("a config " + "y" * 236 + ".yaml")
+    config.write_bytes((EXAMPLES / "ResNet18_longtail.yaml").read_bytes())
+    done = subprocess.run(python_cli("gen", "--train-list", str(listing), "--config", str(config), "--class-num", "3",
+                                     "--write"), capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert f"wrote {config}" in done.stderr
+    checked = subprocess.run(python_cli("validate", "--train-list", str(listing), str(config)),
+                             capture_output=True, text=True)
+    assert checked.returncode == 0, checked.stdout
+    bad = folder / "bad list.txt"
+    bad.write_text("a.jpg 0\nno-label\n")
+    refused = subprocess.run(python_cli("gen", "--train-list", str(bad)), capture_output=True, text=True)
+    assert refused.returncode == 1
+    assert refused.stderr == f"{bad}:2: error: missing label: no delimiter ' ' in 'no-label' [list-line]\n"
+    missing = subprocess.run(python_cli("stats", "--train-list", str(folder / "no such list.txt")),
+                             capture_output=True, text=True)
+    assert missing.stderr == f"{folder / 'no such list.txt'}: error: no such file [input]\n"
+
+
+# --- uninstall leaves every file compiling -------------------------------------------------------------------
+
+
+def test_uninstall_of_an_import_the_user_wrapped_in_try_keeps_the_file_compiling(tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path / "PaddleClas")
+    assert run_cli("install", "--paddleclas", str(checkout)).exit_code == 0
+    init = checkout / "ppcls/loss/__init__.py"
+    text = init.read_text()
+    marked = next(line for line in text.splitlines() if "# ppcls-csce" in line)
+    wrapped = text.replace(marked + "\n", "try:\n    " + marked + "\nexcept ImportError:\n    pass\n")
+    init.write_text(wrapped)
+    done = run_cli("uninstall", "--paddleclas", str(checkout))
+    assert done.exit_code == 0, done.output
+    after = init.read_text()
+    compile(after, str(init), "exec")
+    assert after == wrapped.replace("    " + marked + "\n", "    pass\n")
+    assert "# ppcls-csce" not in after
+
+
+def test_uninstall_refuses_when_no_edit_can_keep_the_file_compiling(tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path / "PaddleClas")
+    assert run_cli("install", "--paddleclas", str(checkout)).exit_code == 0
+    init = checkout / "ppcls/loss/__init__.py"
+    text = init.read_text()
+    marked = next(line for line in text.splitlines() if "# ppcls-csce" in line)
+    # the user split the marked import over two lines: without its first line the second is a stray `)`
+    names = marked.split(" import ")[1].split("  #")[0]
+    broken = text.replace(marked + "\n", f"from .cs_celoss import (  # ppcls-csce\n    {names})\n")
+    init.write_text(broken)
+    before = snapshot(checkout)
+    done = run_cli("uninstall", "--paddleclas", str(checkout))
+    assert done.exit_code == 1
+    line = done.output.strip()
+    assert line.startswith(f"{init}:") and ": error: without the import line it would no longer compile" in line
+    assert line.endswith("[input]") and line.count("error:") == 1
+    assert snapshot(checkout) == before
