@@ -6,7 +6,8 @@ rules hold everywhere: the bytes go to a temporary file in the target's folder, 
 place; a symlink is followed and its target changes (the link stays a link); a FIFO, device (/dev/null),
 socket or directory is refused before anything is written; the target's mode bits (and, run as root, its owner
 and group) are kept; the same bytes are not written again ("unchanged"); and an error names the path the user
-gave, never the temporary file.
+gave, never the temporary file. A command that changes several files (install, uninstall, validate --fix) runs
+inside all_or_nothing: a failure or Ctrl-C at any moment puts every file back as it was.
 """
 
 import errno

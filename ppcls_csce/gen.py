@@ -138,7 +138,7 @@ def edit_config(source: YamlSource, table: WeightTable, gamma_given: bool, drw: 
         edits.extend(sampler_edits(source, sampler))
     if metric or any(True for _ in metric_entries(Context(source, Options()))):
         edits.extend(metric_edits(source, table))
-    return apply_edits(text, edits)
+    return apply_edits(text, edits, source)
 
 
 def _lists_of(source: YamlSource, train_lists: Sequence[str], data_root: Optional[str]) -> Tuple[List[str], List[Problem]]:

@@ -241,3 +241,135 @@ def test_uninstall_refuses_when_no_edit_can_keep_the_file_compiling(tmp_path: Pa
     assert line.startswith(f"{init}:") and ": error: without the import line it would no longer compile" in line
     assert line.endswith("[input]") and line.count("error:") == 1
     assert snapshot(checkout) == before
+
+
+# --- no edit reaches a place through an anchor, alias or merge key that it was not asked for ----------------
+
+import yaml  # noqa: E402
+from click.testing import CliRunner  # noqa: E402
+
+from ppcls_csce.cli import cli  # noqa: E402
+
+TRAIN_SAMPLER = """    sampler:
+      name: DistributedBatchSampler
+      batch_size: 64
+      drop_last: False
+      shuffle: True
+"""
+EVAL_SAMPLER = TRAIN_SAMPLER.replace("shuffle: True", "shuffle: False")
+
+
+def _example(tmp_path: Path, change) -> Path:
+    """The bundled example config, its list beside it, changed by `change(text)`."""
+    shutil.copy(EXAMPLES / "train_list.txt", tmp_path / "train_list.txt")
+    text = (EXAMPLES / "ResNet18_longtail.yaml").read_text().replace("./examples/train_list.txt", "./train_list.txt")
+    assert TRAIN_SAMPLER in text and EVAL_SAMPLER in text
+    config = tmp_path / "shared config.yaml"
+    config.write_text(change(text))
+    return config
+
+
+def _gen(config: Path, *args: str):
+    return CliRunner().invoke(cli, ["gen", "--config", str(config), "--data-root", str(config.parent), *args])
+
+
+def _line_of(config: Path, needle: str) -> int:
+    return next(number for number, line in enumerate(config.read_text().splitlines(), 1) if needle in line)
+
+
+def _anchored_train_sampler(eval_part: str):
+    return lambda text: text.replace(TRAIN_SAMPLER, TRAIN_SAMPLER.replace("sampler:", "sampler: &sampler", 1)) \
+        .replace(EVAL_SAMPLER, eval_part)
+
+
+@pytest.mark.parametrize("eval_part", ["    sampler: *sampler\n", "    sampler:\n      <<: *sampler\n      shuffle: False\n"],
+                         ids=["alias", "merge-key"])
+def test_gen_sampler_refuses_a_train_sampler_that_eval_shares(tmp_path: Path, eval_part: str) -> None:
+    config = _example(tmp_path, _anchored_train_sampler(eval_part))
+    before = config.read_bytes()
+    done = _gen(config, "--sampler", "balanced", "--write")
+    assert done.exit_code == 1 and config.read_bytes() == before
+    anchor, used = _line_of(config, "&sampler"), _line_of(config, "*sampler")
+    assert done.stderr == (
+        f"{config}:{anchor}:14: error: the edit lands in a value shared through the anchor &sampler, used again on "
+        f"line {used} by an alias or a `<<:` merge key, so it would change that place too, which was not asked "
+        "for; write the value out in full at each place instead of sharing it, then run again [edit-shared]\n")
+    unshared = _example(tmp_path, lambda text: text)  # the same config, each sampler its own: Eval stays as it was
+    assert _gen(unshared, "--sampler", "balanced", "--write").exit_code == 0
+    data = yaml.safe_load(unshared.read_text())
+    assert data["DataLoader"]["Train"]["sampler"]["name"] == "LongTailSampler"
+    assert data["DataLoader"]["Eval"]["sampler"]["name"] == "DistributedBatchSampler"
+
+
+def test_validate_flags_a_re_sampling_sampler_that_reaches_eval(tmp_path: Path) -> None:
+    shared = _example(tmp_path, _anchored_train_sampler("    sampler:\n      <<: *sampler\n      shuffle: False\n"))
+    shared.write_text(shared.read_text().replace("name: DistributedBatchSampler", "name: LongTailSampler\n      power: 0.0", 1))
+    done = CliRunner().invoke(cli, ["validate", "--data-root", str(tmp_path), str(shared)])
+    line = _line_of(shared, "<<: *sampler") - 1  # Eval's `sampler:` key
+    assert done.exit_code == 1
+    assert f"{shared}:{line}:5: error: DataLoader.Eval.sampler is a LongTailSampler: evaluation would draw images " \
+           "by class instead of each image once" in done.output
+    assert done.output.count("[eval-sampler]") == 1 and "yaml-duplicate-key" not in done.output
+
+
+def test_gen_loss_entries_shared_between_train_and_eval(tmp_path: Path) -> None:
+    def share(text: str) -> str:
+        text = text.replace("  Train:\n    - CELoss:\n        weight: 1.0\n        epsilon: 0.1",
+                            "  Train:\n    - CELoss: &ce\n        weight: 1.0\n        epsilon: 0.1", 1)
+        return text.replace("  Eval:\n    - CELoss:\n        weight: 1.0\n", "  Eval:\n    - CELoss: *ce\n", 1)
+
+    config = _example(tmp_path, share)
+    before = config.read_bytes()
+    deferred = _gen(config, "--write")  # DRW keys go into Loss.Train only: Eval's shared entry would get them
+    assert deferred.exit_code == 1 and config.read_bytes() == before
+    assert deferred.stderr.startswith(f"{config}:{_line_of(config, '&ce')}:") and "[edit-shared]" in deferred.stderr
+    same = _gen(config, "--drw-epoch", "1", "--write")  # the same edit at both places: asked for everywhere
+    assert same.exit_code == 0, same.stderr
+    data = yaml.safe_load(config.read_text())
+    assert data["Loss"]["Train"] == data["Loss"]["Eval"] and "CostSensitiveCE" in data["Loss"]["Eval"][0]
+
+
+def test_gen_class_num_and_metric_shared_elsewhere_are_refused(tmp_path: Path) -> None:
+    def class_num(text: str) -> str:
+        return text.replace("  class_num: 10\n", "  class_num: &classes 10\n", 1) + "Infer:\n  classes: *classes\n"
+
+    config = _example(tmp_path, class_num)
+    assert "class_num: &classes 10" in config.read_text()
+    before = config.read_bytes()
+    done = _gen(config, "--class-num", "10", "--write")  # the same count: nothing to change, nothing refused
+    assert done.exit_code == 0, done.stderr
+    listed = write_list(tmp_path / "eleven.txt", [30] * 10 + [3])
+    config.write_bytes(before)
+    done = _gen(config, "--train-list", str(listed), "--class-num", "11", "--write")
+    assert done.exit_code == 1 and config.read_bytes() == before and "[edit-shared]" in done.stderr
+
+    def metric(text: str) -> str:
+        text = text.replace("Metric:\n  Train:\n", "Metric:\n  Train: &metrics\n", 1)
+        head, tail = text.split("  Eval:\n    - TopkAcc:", 1) if "  Eval:\n    - TopkAcc:" in text else (text, None)
+        assert tail is not None
+        rest = tail.split("\n", 2)[2]  # drop Eval's own TopkAcc entry (two lines)
+        return head + "  Eval: *metrics\n" + rest
+
+    config = _example(tmp_path, metric)
+    before = config.read_bytes()
+    done = _gen(config, "--metric", "--write")  # LongTailAcc into Metric.Eval would land in Metric.Train too
+    assert done.exit_code == 1 and config.read_bytes() == before and "[edit-shared]" in done.stderr
+
+
+def test_validate_fix_refuses_counts_shared_with_another_section(tmp_path: Path) -> None:
+    for name in ("train_list.txt", "bad_list.txt"):
+        shutil.copy(FIXTURES / name, tmp_path / name)
+    text = (FIXTURES / "csce-stale-counts.bad.yaml").read_text()
+    stale = next(line for line in text.splitlines() if "num_class_list:" in line)
+    counts = stale.split("num_class_list:")[1].strip()
+    config = tmp_path / "c.yaml"
+    config.write_text(text.replace(stale, stale.split("num_class_list:")[0] + "num_class_list: *counts")
+                      + f"Infer:\n  counts: &counts {counts}\n")
+    # the anchor must come before its alias: move Infer to the top
+    body = config.read_text()
+    infer = f"Infer:\n  counts: &counts {counts}\n"
+    config.write_text(infer + body.replace(infer, ""))
+    before = config.read_bytes()
+    done = CliRunner().invoke(cli, ["validate", "--fix", "--data-root", str(tmp_path), str(config)])
+    assert done.exit_code == 1 and config.read_bytes() == before
+    assert f"{config}:2:11: error: the edit lands in a value shared through the anchor &counts" in done.output

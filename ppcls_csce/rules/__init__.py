@@ -11,6 +11,7 @@ from typing import Dict, List
 
 from . import (class_count, command, consistency, csce_params, dataset, eval_names, installed, loss_shape, plugins,
                relabel, schedule, smoothing, stale, underflow, yaml_file)
+from . import eval_sampler, metric_shape, shared_edit  # hostile input (issue 22): PaddleClas's asserts, sharing
 from .base import Context, Options, Rule
 
 RULES: List[Rule] = [
@@ -27,9 +28,10 @@ RULES: List[Rule] = [
     *consistency.RULES,
     *stale.RULES,
     *plugins.RULES,
+    *metric_shape.RULES, *eval_sampler.RULES,
 ]
 # The rules only commands run (gen's preconditions, input that is not a config): never part of validate.
-COMMAND_RULES: List[Rule] = list(command.RULES) + installed.RULES
+COMMAND_RULES: List[Rule] = list(command.RULES) + installed.RULES + shared_edit.RULES
 BY_ID: Dict[str, Rule] = {rule.id: rule for rule in RULES + COMMAND_RULES}
 
 __all__ = ["BY_ID", "COMMAND_RULES", "RULES", "Context", "Options", "Rule"]
