@@ -152,9 +152,13 @@ def _still_compiling(text: str, restored: str, part: Part, path: Path) -> str:
         _parse(with_pass[1:] if with_pass.startswith(_BOM) else with_pass, path)
     except CsceError as error:
         [problem] = error.problems
-        raise CsceError(f"without the import line it would no longer compile ({problem.message}); nothing was "
-                        "changed: remove the line marked `# ppcls-csce` by hand", path, problem.line,
-                        problem.column) from None
+        try:
+            _parse(text[1:] if text.startswith(_BOM) else text, path)
+            why = "without the import line it would no longer compile"
+        except CsceError:
+            why = "it does not compile now, with or without the import line"
+        raise CsceError(f"{why} ({problem.message}); nothing was changed: remove the line marked `# ppcls-csce` "
+                        "by hand", path, problem.line, problem.column) from None
     return with_pass
 
 

@@ -202,9 +202,9 @@ def parse_yaml(text: str, path: str = "<string>") -> YamlSource:
         mark = error.problem_mark or error.context_mark
         problem = " ".join(part for part in (error.context, error.problem) if part) or "invalid YAML"
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
-        raise YamlLoadError(f"YAML syntax error: {problem}", line, column) from None
+        raise YamlLoadError(f"not valid YAML: {problem}", line, column) from None
     except yaml.YAMLError as error:
-        raise YamlLoadError(f"YAML error: {error}") from None
+        raise YamlLoadError(f"not valid YAML: {error}") from None
     except RecursionError:
         raise YamlLoadError("the document nests too deeply to read", rule="yaml-alias-bomb") from None
     return YamlSource(path=path, text=text, root=root, data=data, aliased=aliased)

@@ -250,7 +250,7 @@ def test_broken_yaml_config_gets_its_position(tmp_path, long_tail_list):
     config = tmp_path / "broken.yaml"
     config.write_text("Loss:\n  Train: [\n")
     result = run("--train-list", str(long_tail_list), "--config", str(config))
-    assert result.exit_code == 1 and result.stderr.startswith(f"{config}:3:1: error: YAML syntax error")
+    assert result.exit_code == 1 and result.stderr.startswith(f"{config}:3:1: error: not valid YAML")
     assert result.stderr.endswith(" [yaml-syntax]\n") and result.stderr.count("\n") == 1
 
 

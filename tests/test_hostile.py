@@ -243,6 +243,18 @@ def test_uninstall_refuses_when_no_edit_can_keep_the_file_compiling(tmp_path: Pa
     assert snapshot(checkout) == before
 
 
+
+def test_uninstall_refuses_an_init_that_does_not_compile_anyway(tmp_path: Path) -> None:
+    checkout = make_checkout(tmp_path / "PaddleClas")
+    assert run_cli("install", "--paddleclas", str(checkout)).exit_code == 0
+    init = checkout / "ppcls/metric/__init__.py"
+    init.write_text(init.read_text() + "\ndef half_written(:\n")
+    before = snapshot(checkout)
+    done = run_cli("uninstall", "--paddleclas", str(checkout))
+    assert done.exit_code == 1 and snapshot(checkout) == before
+    assert done.output.startswith(f"{init}:") and "error: it does not compile now, with or without the import line (" \
+        in done.output and done.output.count("\n") == 1
+
 # --- no edit reaches a place through an anchor, alias or merge key that it was not asked for ----------------
 
 import yaml  # noqa: E402
@@ -373,3 +385,50 @@ def test_validate_fix_refuses_counts_shared_with_another_section(tmp_path: Path)
     done = CliRunner().invoke(cli, ["validate", "--fix", "--data-root", str(tmp_path), str(config)])
     assert done.exit_code == 1 and config.read_bytes() == before
     assert f"{config}:2:11: error: the edit lands in a value shared through the anchor &counts" in done.output
+
+
+# --- one error line: `error:` once, its rule once ------------------------------------------------------------
+
+import re  # noqa: E402
+
+from ppcls_csce.errors import CsceError  # noqa: E402
+from ppcls_csce.report import format_text  # noqa: E402
+
+ONE_LINE = re.compile(r"^(?P<where>.+?): (?P<severity>error|warning): (?P<message>.+) \[(?P<rule>[a-z0-9-]+)\]$")
+
+
+def _assert_one_line_each(output: str) -> None:
+    for line in output.splitlines():
+        match = ONE_LINE.match(line)
+        assert match, line
+        assert "error:" not in match["message"] and "warning:" not in match["message"], line
+        assert not re.search(r" \[[a-z][a-z0-9-]*\]$", match["message"]), line  # the rule is named once, at the end
+
+
+@pytest.mark.parametrize("path", sorted(FIXTURES.glob("*.bad*.yaml")), ids=lambda p: p.name)
+def test_every_bad_fixture_prints_error_and_its_rule_once_per_line(path: Path) -> None:
+    options = ["--require-csce"] if b"# options: --require-csce" in path.read_bytes() else []
+    done = CliRunner().invoke(cli, ["validate", "--data-root", str(FIXTURES), *options, str(path)])
+    assert done.exit_code in (0, 1) and done.output
+    _assert_one_line_each(done.output)
+
+
+def test_refusals_of_every_command_print_error_once(tmp_path: Path) -> None:
+    from ppcls_csce.adjust import adjust_file  # its refusals come before paddle is imported
+
+    spaced = tmp_path / "my models" / "missing model.pdparams"
+    with pytest.raises(CsceError) as caught:
+        adjust_file(str(spaced), [5, 3, 1], 1.0, str(tmp_path / "out.pdparams"))
+    assert format_text(caught.value.problems) == f"{spaced}: error: no such file [adjust]\n"
+    checkout = make_checkout(tmp_path / "Paddle Clas")
+    (checkout / "ppcls/loss/__init__.py").write_text(LOSS_INIT + "\ndef broken(:\n")
+    done = run_cli("install", "--paddleclas", str(checkout))
+    assert done.exit_code == 1
+    assert done.output.startswith(f"{checkout / 'ppcls/loss/__init__.py'}:33:12: error: cannot parse it: ")
+    _assert_one_line_each(done.output)
+    for args in (("gen", "--train-list", str(tmp_path / "no list.txt")),
+                 ("stats", "--train-list", str(checkout / "ppcls/loss/__init__.py")),
+                 ("validate", str(tmp_path / "no config.yaml"))):
+        done = CliRunner().invoke(cli, list(args))
+        assert done.exit_code == 1, args
+        _assert_one_line_each(done.output)
