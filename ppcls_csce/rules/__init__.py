@@ -11,7 +11,7 @@ from typing import Dict, List
 
 from . import (class_count, command, consistency, csce_params, dataset, eval_names, installed, loss_shape, plugins,
                relabel, schedule, smoothing, stale, underflow, yaml_file)
-from . import eval_sampler, metric_shape, shared_edit  # hostile input (issue 22): PaddleClas's asserts, sharing
+from . import eval_sampler, metric_shape, paddleclas_loader, shared_edit  # hostile input (issue 22): PaddleClas's asserts, sharing
 from .base import Context, Options, Rule
 
 RULES: List[Rule] = [
@@ -28,7 +28,7 @@ RULES: List[Rule] = [
     *consistency.RULES,
     *stale.RULES,
     *plugins.RULES,
-    *metric_shape.RULES, *eval_sampler.RULES,
+    *paddleclas_loader.RULES, *metric_shape.RULES, *eval_sampler.RULES,
 ]
 # The rules only commands run (gen's preconditions, input that is not a config): never part of validate.
 COMMAND_RULES: List[Rule] = list(command.RULES) + installed.RULES + shared_edit.RULES
