@@ -25,6 +25,7 @@ from .rules.csce_params import CSCE_REQUIRED
 from .rules.class_count import CLASS_COUNT
 from .rules.dataset import DELIMITER
 from .rules.loss_shape import LOSS_SHAPE
+from .rules.paddleclas_loader import PADDLECLAS_LOADER
 from .rules.plugins import metric_entries
 from .gen_plugins import SamplerChoice, metric_edits, sampler_edits
 from .rules.relabel import RELABEL
@@ -35,7 +36,8 @@ from .weights import ClassCountOrigin, WeightTable, table_from_lists
 from .yamlsource import YamlSource, parse_yaml
 
 # What gen needs of the config it is given, before it counts anything.
-PRECONDITIONS = (TOP_LEVEL, LOSS_SHAPE, GEN_LOSS, GEN_DATASET, RELABEL, CLASS_COUNT, DELIMITER, DRW_SCHEDULE)
+PRECONDITIONS = (TOP_LEVEL, PADDLECLAS_LOADER, LOSS_SHAPE, GEN_LOSS, GEN_DATASET, RELABEL, CLASS_COUNT, DELIMITER,
+                 DRW_SCHEDULE)
 # What the edited config must pass: every validate rule but the comparison with the list (gen just counted it).
 RESULT_RULES = tuple(rule for rule in RULES if rule not in (STALE, CSCE_REQUIRED))
 TRAINABLE = (ppconfig.CE_NAME,) + tuple(params.LOSSES)

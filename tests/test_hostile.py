@@ -7,9 +7,8 @@ import shutil
 import signal
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict
 
 import pytest
 
@@ -432,3 +431,27 @@ def test_refusals_of_every_command_print_error_once(tmp_path: Path) -> None:
         done = CliRunner().invoke(cli, list(args))
         assert done.exit_code == 1, args
         _assert_one_line_each(done.output)
+
+
+# --- what PaddleClas's loader refuses, validate and gen refuse ----------------------------------------------
+
+
+def test_a_tab_after_a_colon_is_refused_where_paddleclas_would_stop(tmp_path: Path) -> None:
+    def tab(text: str) -> str:
+        return text.replace("      batch_size: 64\n", "      batch_size:\t64\n", 1)
+
+    config = _example(tmp_path, tab)
+    line = _line_of(config, "batch_size:\t64")
+    expected = (f"{config}:{line}:18: error: PaddleClas's loader (PyYAML's SafeLoader) cannot read it: while scanning "
+                "for the next token found character '\\t' that cannot start any token (replace the tab by spaces) "
+                "[yaml-paddleclas-loader]\n")
+    checked = CliRunner().invoke(cli, ["validate", "--data-root", str(tmp_path), str(config)])
+    assert checked.exit_code == 1 and checked.output == expected
+    with pytest.raises(yaml.YAMLError):  # what PaddleClas's ppcls/utils/config.py does with the file
+        yaml.load(config.read_bytes(), Loader=yaml.SafeLoader)
+    before = config.read_bytes()
+    refused = _gen(config, "--write")
+    assert refused.exit_code == 1 and refused.stderr == expected and config.read_bytes() == before
+    quoted = _example(tmp_path, lambda text: text.replace("  epochs: 90", '  epochs: 90\n  note: "a\ttab"', 1))
+    assert "\t" in quoted.read_text()
+    assert CliRunner().invoke(cli, ["validate", "--data-root", str(tmp_path), str(quoted)]).exit_code == 0
