@@ -10,7 +10,7 @@ from typing import List, Sequence, Union
 
 from .atomic import WriteError, write_atomic
 from .edit import apply_edits
-from .errors import CsceError
+from .errors import ProblemsError
 from .report import ERROR, WARNING, Problem
 from .checks import check_source, load_problem
 from .rules import Options
@@ -51,7 +51,7 @@ def validate_file(path: Union[str, Path], options: Options = Options(), fix: boo
         return FileResult(name, problems)
     try:
         new_text = apply_edits(source.text, edits, source)
-    except CsceError as error:
+    except ProblemsError as error:
         return FileResult(name, problems + [replace(problem, path=problem.path or name) for problem in error.problems])
     if new_text == source.text:
         return FileResult(name, problems)

@@ -384,6 +384,7 @@ def test_validate_fix_refuses_counts_shared_with_another_section(tmp_path: Path)
     done = CliRunner().invoke(cli, ["validate", "--fix", "--data-root", str(tmp_path), str(config)])
     assert done.exit_code == 1 and config.read_bytes() == before
     assert f"{config}:2:11: error: the edit lands in a value shared through the anchor &counts" in done.output
+    assert "[csce-stale-counts]" in done.output  # the file's own problems are still all reported
 
 
 # --- one error line: `error:` once, its rule once ------------------------------------------------------------
