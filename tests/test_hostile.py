@@ -21,14 +21,18 @@ FIXTURES = Path(__file__).parent / "fixtures" / "validate"
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 POSIX = pytest.mark.skipif(os.name != "posix", reason="sends SIGINT and closes file descriptors (POSIX only)")
 
-# Runs the CLI with a pause at each step of a file change (before the bytes go to the temporary file, after the
-# rename, after a removal), announced on stderr as `@@ step`, so the test can press Ctrl-C at exactly that step.
+# Runs the CLI announcing each step of a file change on stderr as `@@ step` (before the bytes go to the temporary
+# file, after the rename, after a removal); at the step numbered by its first argument it waits there (up to a
+# minute), so the test presses Ctrl-C at exactly that moment, however slow the machine.
 DRIVER = r'''
 import sys, time
 from ppcls_csce import atomic, install
-pause = float(sys.argv[1])
+target, seen = int(sys.argv[1]), [0]
 def announce(what):
-    sys.stderr.write("@@ " + what + "\n"); sys.stderr.flush(); time.sleep(pause)
+    seen[0] += 1
+    sys.stderr.write("@@ " + what + "\n"); sys.stderr.flush()
+    if seen[0] == target:
+        time.sleep(60)
 real_write, real_rename, real_remove = atomic._write_all, atomic._rename, install._remove
 def write_all(fd, data):
     announce("write"); real_write(fd, data)
@@ -43,8 +47,8 @@ sys.exit(main(sys.argv[2:]))
 
 
 def interrupted_at(step: int, *args: str) -> subprocess.CompletedProcess:
-    """The command, with SIGINT sent at its `step`-th announced step (1-based)."""
-    process = subprocess.Popen([sys.executable, "-c", DRIVER, "0.25", *args], stdout=subprocess.PIPE,
+    """The command, with SIGINT sent while it waits at its `step`-th announced step (1-based)."""
+    process = subprocess.Popen([sys.executable, "-c", DRIVER, str(step), *args], stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, text=True)
     assert process.stderr is not None
     seen, lines = 0, []
