@@ -20,7 +20,7 @@ from .params import LOSSES
 from .report import ERROR, Problem, escape_text
 
 # The order a user meets the commands in (click would sort them by name).
-WORKFLOW = ("stats", "gen", "install", "validate", "smoke", "adjust", "uninstall")
+WORKFLOW = ("stats", "gen", "install", "validate", "smoke", "adjust", "report", "uninstall")
 
 
 class CsceGroup(click.Group):
@@ -67,6 +67,7 @@ def cli() -> None:
       5. smoke     run the loss on your device against a float64 reference
       6. train     PaddleClas's own tools/train.py -c CONFIG
       7. adjust    (optional) post-hoc logit adjustment of a CE-trained model
+      8. report    per-class figures, confusion matrix and calibration of trained models
 
     \b
     Example:

@@ -6,6 +6,7 @@ import click
 
 from .cli_options import CLASS_COUNT, _DELIMITER, _PADDLECLAS_CHECK, _TRAIN_LIST, _delimiter, _tau
 from .errors import CsceError, ProblemsError
+from .report import ERROR
 
 
 @click.command("install")
@@ -24,6 +25,18 @@ def install_command(ctx: click.Context, paddleclas: str, check: bool, force: boo
         click.echo(f"{state}: {why}")
         ctx.exit(0 if state == installer.INSTALLED else 1)
     click.echo(installer.install(paddleclas, force=force))
+    _engine_caveat(paddleclas)
+
+
+def _engine_caveat(paddleclas: str) -> None:
+    """Once per install: what this checkout's engine (read, not imported) does wrong with a LongTailSampler."""
+    from .paddleclas_engine import install_caveat
+    from .report import WARNING, note
+    from .rules.installed import ENGINE_RULE
+
+    caveat = install_caveat(paddleclas)
+    if caveat is not None:
+        click.echo(note(caveat[1], caveat[0], ENGINE_RULE.id, WARNING).as_text(), err=True)
 
 
 @click.command("uninstall")
@@ -50,14 +63,19 @@ def uninstall_command(paddleclas: str, force: bool) -> None:
                                                 "Use '\\t' for a tab.")
 @click.option("--device", type=click.Choice(["auto", "gpu", "cpu"]), default="auto", show_default=True, help="auto: the GPU when paddle has CUDA and sees one, else the CPU.")
 @click.option("--steps", type=click.IntRange(min=1), default=10, show_default=True, help="Forward+backward steps.")
-@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=None,
+              help="Logits per step (default: the config's DataLoader.Train.sampler.batch_size, else 256).")
+@click.option("--world-size", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Training cards: a DRW schedule (iters_per_epoch) is checked for the config's batch size on "
+                   "each of them, as validate --world-size does.")
 @click.option("--amp", is_flag=True, help="float16 logits under paddle.amp.auto_cast, as PaddleClas's AMP runs the loss.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the random logits and labels.")
 @click.option("--format", "output_format", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @_PADDLECLAS_CHECK
 @click.pass_context
 def smoke_command(ctx: click.Context, config: Optional[str], class_num: Optional[int], train_list: Optional[str],
-                  delimiter: Optional[str], device: str, steps: int, batch_size: int, amp: bool, seed: int,
+                  delimiter: Optional[str], device: str, steps: int, batch_size: Optional[int], world_size: int,
+                  amp: bool, seed: int,
                   output_format: str, paddleclas: Optional[str]) -> None:
     """Run the loss (the config's CostSensitiveCE, ClassBalancedCE or BalancedSoftmaxCE, else CostSensitiveCE) on
     the device and check it against a float64 reference; exit 0 only if all pass.
@@ -78,15 +96,18 @@ def smoke_command(ctx: click.Context, config: Optional[str], class_num: Optional
         source = load_config(config) if config is not None else None
         problems = (installed.config_problems(source, paddleclas, states) if source is not None
                     else installed.missing_without_config(paddleclas, states))
-        if problems:
+        if any(problem.severity == ERROR for problem in problems):
             raise ProblemsError(problems)
+        for problem in problems:  # warnings (paddleclas-engine): said, smoke still runs
+            click.echo(problem.as_text(), err=True)
         installed_detail = installed.summary(paddleclas, states, source)
     try:
         from . import smoke
     except ImportError as error:
         raise CsceError(f"smoke needs paddle ({error}); pip install 'ppcls-csce[paddle]' (or [gpu])") from None
     result = smoke.run(config=config, class_num=class_num, train_list=train_list, delimiter=_delimiter(delimiter) or " ",
-                       device=device, steps=steps, batch_size=batch_size, amp=amp, seed=seed, installed=installed_detail)
+                       device=device, steps=steps, batch_size=batch_size, amp=amp, seed=seed, installed=installed_detail,
+                       world_size=world_size)
     click.echo(result.render(output_format), nl=False)
     ctx.exit(0 if result.ok else 1)
 
@@ -127,4 +148,6 @@ def adjust_command(model: str, train_lists: Tuple[str, ...], delimiter: Optional
                f"wrote {output}", err=True)
 
 
-COMMANDS = [install_command, uninstall_command, smoke_command, adjust_command]
+from .report_cmd import report_command  # noqa: E402  (the report command lives in its own module)
+
+COMMANDS = [install_command, uninstall_command, smoke_command, adjust_command, report_command]

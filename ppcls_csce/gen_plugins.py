@@ -36,6 +36,9 @@ def sampler_edits(source: YamlSource, choice: SamplerChoice) -> List[TextEdit]:
         items.append(("power", "null"))  # progressive has its own formula; the constructor refuses both
     elif values.get("progressive") not in (None, False):
         items.append(("progressive", "False"))
+    epochs = source.get(("Global", "epochs"))
+    if "progressive" in ppconfig.SAMPLER_CHOICES[choice.kind] and isinstance(epochs, int) and not isinstance(epochs, bool):
+        items.append(("total_epochs", str(epochs)))  # PaddleClas before release/2.5.1 does not fill it
     if choice.start_epoch is not None:
         items.append(("start_epoch", str(choice.start_epoch)))
     if "shuffle" in values and values["shuffle"] is not True:

@@ -1,7 +1,8 @@
 """LongTailSampler: class-aware re-sampling for PaddleClas, as a drop-in for DistributedBatchSampler.
 
-PaddleClas's build_dataloader builds `DataLoader.Train.sampler` by `eval(name)(dataset, **keys)` and fills
-`total_epochs` from Global.epochs because the constructor names it. It subclasses DistributedBatchSampler
+PaddleClas's build_dataloader builds `DataLoader.Train.sampler` by `eval(name)(dataset, **keys)` and (release/2.5.1
+and later) fills `total_epochs` from Global.epochs because the constructor names it, and its engine calls
+`set_epoch` on resume; older ones do neither (paddleclas_engine.py reads which a checkout does). It subclasses DistributedBatchSampler
 so that len() (iters_per_epoch, the lr schedule, the loss's DRW step count) is the same with either.
 """
 
@@ -55,8 +56,9 @@ class LongTailSampler(DistributedBatchSampler):
         if total_epochs is not None and (not _is_int(total_epochs) or total_epochs < 1):
             raise SamplerError(f"LongTailSampler: total_epochs must be a whole number >= 1, got {total_epochs!r}")
         if progressive and total_epochs is None:
-            raise SamplerError("LongTailSampler: progressive: True needs total_epochs "
-                               "(PaddleClas fills it from Global.epochs)")
+            raise SamplerError("LongTailSampler: progressive: True needs total_epochs, the run's Global.epochs: "
+                               "PaddleClas release/2.5.1 and later fill it, older ones do not; write total_epochs: "
+                               "N in DataLoader.Train.sampler (csce-config gen --sampler progressive does)")
         if not _is_int(seed):
             raise SamplerError(f"LongTailSampler: seed must be a whole number, got {seed!r}")
         try:

@@ -150,7 +150,7 @@ def test_ctrl_c_exits_130(workdir):
 def test_help_shows_the_workflow_in_order_and_no_module_names():
     done = CliRunner().invoke(cli, ["--help"])
     listed = [line.split()[0] for line in done.output.split("Commands:")[1].splitlines() if line.strip()]
-    assert listed == ["stats", "gen", "install", "validate", "smoke", "adjust", "uninstall"]
+    assert listed == ["stats", "gen", "install", "validate", "smoke", "adjust", "report", "uninstall"]
     workflow = done.output.split("Example:")[0]
     assert [workflow.index(f"  {step}") for step in ("1. stats", "2. gen", "3. install", "4. validate", "5. smoke",
                                                      "6. train")] == sorted(workflow.index(f"  {step}") for step in (

@@ -8,10 +8,10 @@ states come from install.py's manifest (read once per run: `install_states`), th
 
 from typing import Dict, Iterator, List, Optional, Tuple
 
-from .. import params, ppconfig
+from .. import params, paddleclas_engine, ppconfig
 from ..report import Problem
 from ..yamlsource import YamlSource
-from .base import ERROR, Context, Keys, Options, Rule
+from .base import ERROR, WARNING, Context, Keys, Options, Rule
 
 SAMPLER, METRIC = ppconfig.LONG_TAIL_SAMPLER, ppconfig.LONG_TAIL_METRIC
 States = Dict[str, Tuple[str, str]]  # name -> (state, why), from install.part_states
@@ -58,9 +58,23 @@ def check_installed(context: Context, paddleclas: str, states: States) -> List[P
     return problems
 
 
+def check_engine(context: Context, paddleclas: str) -> List[Problem]:
+    """What that checkout's engine does wrong with the config's LongTailSampler (read from its code), once, at the
+    sampler: before 2023 PaddleClas neither calls set_epoch on resume nor fills total_epochs."""
+    sampler = context.source.get(ppconfig.SAMPLER)
+    if not isinstance(sampler, dict) or sampler.get("name") != SAMPLER:
+        return []
+    support = paddleclas_engine.engine_support(paddleclas)
+    caveats = paddleclas_engine.sampler_caveats(support, sampler, context.source.get(("Global", "epochs")))
+    if not caveats:
+        return []
+    return [context.problem(ENGINE_RULE, ppconfig.SAMPLER, "; ".join(caveats), at_key=True)]
+
+
 def config_problems(source: YamlSource, paddleclas: str, states: States) -> List[Problem]:
-    """check_installed for one parsed config."""
-    return check_installed(Context(source, Options()), paddleclas, states)
+    """check_installed and check_engine for one parsed config."""
+    context = Context(source, Options())
+    return check_installed(context, paddleclas, states) + check_engine(context, paddleclas)
 
 
 def summary(paddleclas: str, states: States, source: Optional[YamlSource]) -> str:
@@ -88,4 +102,14 @@ INSTALLED_RULE = Rule(
         "`csce-config install` put the current file and its import; the message gives that command.",
 )
 
-RULES = [INSTALLED_RULE]
+ENGINE_RULE = Rule(
+    "paddleclas-engine", WARNING,
+    "validate/smoke --paddleclas: that PaddleClas checkout's engine predates what the config's LongTailSampler "
+    "relies on (set_epoch on resume, total_epochs filled from Global.epochs).",
+    doc="Read from the checkout's code: PaddleClas before 2023 (release/2.4, release/2.5) never calls the batch "
+        "sampler's set_epoch, so a deferred (start_epoch > 1) or progressive LongTailSampler resumed from "
+        "Global.checkpoints silently starts its schedule again at epoch 1; nor does it fill total_epochs, which "
+        "progressive: True needs.",
+)
+
+RULES = [INSTALLED_RULE, ENGINE_RULE]

@@ -43,6 +43,10 @@ def _sampler_problems(sampler: dict, epochs: Any) -> Iterator[Tuple[Keys, str]]:
             counts.check_start_epoch(sampler["start_epoch"], epochs if _whole(epochs) and epochs >= 1 else None)
         except counts.CountsError as error:
             yield ("start_epoch",), f"LongTailSampler: {error}"
+    total = sampler.get("total_epochs")
+    if total is not None and _whole(epochs) and total != epochs:  # PaddleClas >= 2.5.1 overwrites it, older ones use it
+        yield ("total_epochs",), (f"LongTailSampler: total_epochs {total!r} is not Global.epochs {epochs}: PaddleClas "
+                                  "release/2.5.1 and later replace it with Global.epochs, older ones use it; make them equal")
     for key in ("seed", "num_replicas", "rank"):
         if sampler.get(key) is not None and not _whole(sampler[key]):
             yield (key,), f"LongTailSampler: {key} must be a whole number, got {sampler[key]!r}"
