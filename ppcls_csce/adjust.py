@@ -106,7 +106,7 @@ def adjust_file(model_path: str, counts: Sequence[int], tau: float, out_path: st
 
     Every refusal is one line, `MODEL: error: what is wrong [adjust]`, and nothing is written."""
     def refuse(path: str, message: str) -> CsceError:
-        return CsceError(f"{path}: error: {message} [{RULE}]")
+        return CsceError(message, path, rule=RULE)
 
     if model_path.endswith((".pdiparams", ".pdmodel")):
         raise refuse(model_path, "an exported inference model is not supported (its parameters have generated names "
@@ -132,7 +132,7 @@ def adjust_file(model_path: str, counts: Sequence[int], tau: float, out_path: st
     try:
         new_state, name = adjust_state(state, counts, tau, param_name)
     except CsceError as error:
-        raise refuse(model_path, str(error)) from None
+        raise refuse(model_path, error.message) from None
     buffer = io.BytesIO()
     paddle.save(new_state, buffer)
     write_atomic(out_path, buffer.getvalue())

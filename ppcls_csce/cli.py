@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import click
 
-from . import __version__
-from .atomic import STDOUT, write_output
+from . import __version__, exits
+from .atomic import STDOUT, all_or_nothing, write_output
 from .cli_options import (CLASS_COUNT, LOSS_CHOICES, _BETA, _CLAMP, _DELIMITER, _GAMMA, _LOSS, _PADDLECLAS_CHECK,
                           _STATS_GAMMA, _TAU, _TRAIN_LIST, _delimiter, _loss_choice, echo_problems)
 from .cli_paddle import COMMANDS as PADDLE_COMMANDS
@@ -162,7 +162,8 @@ def gen(ctx: click.Context, train_lists: Tuple[str, ...], gamma: Optional[float]
     echo_problems(result.notes)
     click.echo(result.summary, err=True)
     target = (config if write else output) or STDOUT  # --write has a config (checked above)
-    status = write_output(target, result.text.encode("utf-8"))
+    with all_or_nothing():  # Ctrl-C just after the rename still leaves the file as it was
+        status = write_output(target, result.text.encode("utf-8"))
     if target != STDOUT:
         click.echo(f"{status} {escape_text(target)}", err=True)
 
@@ -234,13 +235,14 @@ def validate_command(ctx: click.Context, files: Tuple[str, ...], train_lists: Tu
                       allow_outside_data_root=allow_outside_data_root, world_size=world_size, paddleclas=paddleclas,
                       paddleclas_states=states)
     results = []
-    for path in files:  # one at a time, printed as it goes: nothing is kept between files
-        result = paddlex_validate(path, options, fix, paddlex) or validate_file(path, options, fix=fix)
-        if result.fixed:
-            click.echo(f"Fixing {escape_text(path)}", err=output_format == "json")
-        if output_format != "json":
-            click.echo(render(result.problems, output_format), nl=False)
-        results.append(result)
+    with all_or_nothing():  # --fix: Ctrl-C (or any failure) puts back every file fixed so far
+        for path in files:  # one at a time, printed as it goes: nothing is kept between files
+            result = paddlex_validate(path, options, fix, paddlex) or validate_file(path, options, fix=fix)
+            if result.fixed:
+                click.echo(f"Fixing {escape_text(path)}", err=output_format == "json")
+            if output_format != "json":
+                click.echo(render(result.problems, output_format), nl=False)
+            results.append(result)
     if output_format == "json":
         click.echo(render([problem for result in results for problem in result.problems], "json"), nl=False)
     ctx.exit(exit_code(results, strict))
@@ -252,6 +254,10 @@ for _command in PADDLE_COMMANDS:  # install, uninstall, smoke, adjust: defined i
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point for the console script and `python -m ppcls_csce`; returns the exit code."""
+    return exits.run(lambda: _main(argv))
+
+
+def _main(argv: Optional[List[str]]) -> int:
     try:
         # Without standalone mode, click returns a command's ctx.exit(code) as the result instead of raising it.
         code = cli.main(args=argv, prog_name="csce-config", standalone_mode=False)
@@ -264,13 +270,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return error.exit_code
     except click.exceptions.Abort as aborted:
         if isinstance(aborted.__context__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
-            click.echo("csce-config: interrupted", err=True)
-            return 130
+            return exits.interrupted()
         click.echo("Aborted.", err=True)
         return 1
-    except KeyboardInterrupt:
-        click.echo("csce-config: interrupted", err=True)
-        return 130
     return 0
 
 

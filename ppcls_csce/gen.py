@@ -27,6 +27,7 @@ from .rules.command import GEN_DATASET, GEN_LOSS, INPUT
 from .rules.csce_params import CSCE_REQUIRED
 from .rules.dataset import DELIMITER
 from .rules.loss_shape import LOSS_SHAPE
+from .rules.paddleclas_loader import PADDLECLAS_LOADER
 from .rules.plugins import metric_entries
 from .gen_plugins import SamplerChoice, metric_edits, sampler_edits
 from .rules.schedule import DRW_SCHEDULE
@@ -35,9 +36,10 @@ from .rules.yaml_file import TOP_LEVEL
 from .weights import ClassCountOrigin, WeightTable, table_from_lists
 from .yamlsource import YamlSource, parse_yaml
 
-# The validate rules the given config must pass before gen reads it: the file is a mapping, the loss lists have the
-# shape gen edits, the list delimiter is usable. gen's other preconditions are `preconditions` below.
-INPUT_RULES = (TOP_LEVEL, LOSS_SHAPE, DELIMITER)
+# The validate rules the given config must pass before gen reads it: the file is a mapping PaddleClas's own loader
+# reads, the loss lists have the shape gen edits, the list delimiter is usable. gen's other preconditions are
+# `preconditions` below.
+INPUT_RULES = (TOP_LEVEL, PADDLECLAS_LOADER, LOSS_SHAPE, DELIMITER)
 # What the edited config must pass: every validate rule but the comparison with the list (gen just counted it).
 RESULT_RULES = tuple(rule for rule in RULES if rule not in (STALE, CSCE_REQUIRED))
 TRAINABLE = (ppconfig.CE_NAME,) + tuple(params.LOSSES)
@@ -143,11 +145,6 @@ def config_edits(source: YamlSource, table: WeightTable, gamma_given: bool, drw:
     return edits
 
 
-def _where(source: YamlSource, keys: Keys) -> str:
-    line, column = source.position(keys)
-    return ":".join(str(part) for part in (source.path, line, column) if part is not None)
-
-
 def _lists_of(source: YamlSource, train_lists: Sequence[str], data_root: Optional[str]) -> Tuple[List[str], List[Problem]]:
     """The lists to count: --train-list, else the config's cls_label_path (as validate finds it)."""
     configured, _, unread = config_train_lists(source, Options(data_root=data_root))
@@ -201,8 +198,8 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
     set_class_num = None
     if class_num is not None and configured is not None and class_num != configured:
         set_class_num = (keys, class_num)
-        notes.append(note(f"--class-num {class_num}: {dotted(keys)} ({_where(source, keys)}) set from {configured} "
-                          f"to {class_num}", config))
+        notes.append(Problem(config, *source.position(keys), NOTE, "",
+                             f"--class-num {class_num}: {dotted(keys)} set from {configured} to {class_num}"))
     elif configured is not None:
         origin = ClassCountOrigin(config, *source.position(keys), dotted(keys))
     table = table_from_lists(lists, delimiter if delimiter is not None else ppconfig.delimiter(source),
@@ -233,7 +230,7 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
         notes.append(note("Metric.Eval: LongTailAcc with the counts, first (it picks the best model by balanced "
                           "accuracy); install it with csce-config install --paddleclas DIR"))
     edits = config_edits(source, table, gamma is not None, drw, set_class_num, loss, sampler, metric)
-    text = apply_edits(source.text, edits)
+    text = apply_edits(source.text, edits, source)
     result = parse_yaml(text, config)
     problems, _ = check_source(result, Options(data_root=data_root, world_size=world_size), RESULT_RULES)
     if errors_of(problems):  # nothing is written; each problem at its place in the given file

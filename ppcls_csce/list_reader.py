@@ -23,14 +23,14 @@ def open_list(path: Path) -> FileIO:
     """Open for binary reading, turning OS errors into one clean line."""
     try:
         if path.is_dir():
-            raise CsceError(f"{path}: is a directory, not a list file")
+            raise CsceError("is a directory, not a list file", path)
         return open(path, "rb", buffering=0)
     except FileNotFoundError:
-        raise CsceError(f"{path}: no such file") from None
+        raise CsceError("no such file", path) from None
     except PermissionError:
-        raise CsceError(f"{path}: permission denied") from None
+        raise CsceError("permission denied", path) from None
     except OSError as error:
-        raise CsceError(f"{path}: cannot read ({error.strerror or error})") from None
+        raise CsceError(f"cannot read ({error.strerror or error})", path) from None
 
 
 def identity(handle: FileIO) -> Optional[Tuple[int, int]]:

@@ -90,7 +90,7 @@ def resolve(module: Module, template: Optional[str] = None) -> Resolved:
     except YamlLoadError as error:
         raise ProblemsError([Problem(path, error.line, error.column, ERROR, error.rule, error.message)]) from None
     if not isinstance(template_source.data, dict) or "Arch" not in template_source.data:
-        raise CsceError(f"{path}: not a PaddleClas config (no Arch section), so PaddleX cannot train it",
+        raise CsceError("not a PaddleClas config (no Arch section), so PaddleX cannot train it", path=str(path),
                         rule=TEMPLATE_RULE)
     found = rewrites(module, template_source.data, path)
     source = apply_rewrites(template_source.text, path, found)
@@ -197,7 +197,7 @@ def validate_module(source: YamlSource, options: Any, fix: bool, args: PaddlexAr
         if edits:
             from .atomic import write_atomic
 
-            write_atomic(resolved.template, apply_edits(resolved.template_text, edits).encode("utf-8"))
+            write_atomic(resolved.template, apply_edits(resolved.template_text, edits, template).encode("utf-8"))
             fixed = True
     return problems, fixed
 
@@ -222,8 +222,8 @@ def module_edits(module: Module, basic_config_path: str, class_num: Optional[int
         source = parse_yaml(text, module.path)
         parent = source.node_at(keys[:-1])
         if not isinstance(parent, yaml.MappingNode):
-            raise CsceError(f"{module.path}: {'.'.join(map(str, keys[:-1]))} is no mapping to set {keys[-1]} in")
-        text = apply_edits(text, set_keys(text, parent, [(str(keys[-1]), value)]))
+            raise CsceError(f"{'.'.join(map(str, keys[:-1]))} is no mapping to set {keys[-1]} in", path=module.path)
+        text = apply_edits(text, set_keys(text, parent, [(str(keys[-1]), value)]), source)
     return text
 
 

@@ -62,8 +62,8 @@ def rewrites(module: Module, template: Dict[str, Any], template_path: str) -> Li
     sampler = ((template.get("DataLoader") or {}).get("Train") or {}).get("sampler")
     if module.get(train + ("batch_size",)) is not None:
         if not isinstance(sampler, dict):
-            raise CsceError(f"{template_path}: no DataLoader.Train.sampler mapping, so PaddleX cannot set "
-                            "Train.batch_size in it", rule=TEMPLATE_RULE)
+            raise CsceError(f"no DataLoader.Train.sampler mapping, so PaddleX cannot set "
+                            "Train.batch_size in it", path=str(template_path), rule=TEMPLATE_RULE)
         if sampler.get("batch_size"):
             add("DataLoader.Train.sampler.batch_size", module.get(train + ("batch_size",)), train + ("batch_size",))
         else:  # MultiScaleSampler (first_bs): PaddleX 3.7.2 then renames the dataset and leaves the batch size
@@ -73,8 +73,8 @@ def rewrites(module: Module, template: Dict[str, Any], template_path: str) -> Li
         key = "learning_rate" if lr.get("learning_rate") is not None else "max_learning_rate" if lr.get(
             "max_learning_rate") is not None else None
         if key is None:
-            raise CsceError(f"{template_path}: Optimizer.lr has neither learning_rate nor max_learning_rate, so PaddleX "
-                            "stops with 'unsupported lr format'", rule=TEMPLATE_RULE)
+            raise CsceError(f"Optimizer.lr has neither learning_rate nor max_learning_rate, so PaddleX "
+                            "stops with 'unsupported lr format'", path=str(template_path), rule=TEMPLATE_RULE)
         add(f"Optimizer.lr.{key}", module.get(train + ("learning_rate",)), train + ("learning_rate",))
     if module.get(train + ("epochs_iters",)) is not None:
         add("Global.epochs", module.get(train + ("epochs_iters",)), train + ("epochs_iters",))
@@ -124,8 +124,8 @@ def apply_rewrites(text: str, path: str, found: Sequence[Rewrite]) -> YamlSource
                 depth -= 1
             parent = target[:depth]
             if not isinstance(source.node_at(parent), yaml.MappingNode) or any(isinstance(k, int) for k in target[depth:]):
-                raise CsceError(f"{path}: {'.'.join(map(str, target))} cannot be set (PaddleX's override of it fails "
-                                "on this template)", rule=TEMPLATE_RULE)
+                raise CsceError(f"{'.'.join(map(str, target))} cannot be set (PaddleX's override of it fails "
+                                "on this template)", path=str(path), rule=TEMPLATE_RULE)
             child = str(target[depth])
             grouped.setdefault(parent, []).append((child, _nested(target[depth + 1:], value)))
         if not grouped:
@@ -136,7 +136,7 @@ def apply_rewrites(text: str, path: str, found: Sequence[Rewrite]) -> YamlSource
             assert isinstance(node, yaml.MappingNode)
             edits.extend(set_keys(source.text, node, items))
         source = parse_yaml(apply_edits(source.text, edits), path)
-    raise CsceError(f"{path}: PaddleX's rewrites do not settle on this template", rule=TEMPLATE_RULE)
+    raise CsceError(f"PaddleX's rewrites do not settle on this template", path=str(path), rule=TEMPLATE_RULE)
 
 
 _MISSING = object()

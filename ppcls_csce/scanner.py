@@ -28,7 +28,7 @@ from itertools import compress
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from .errors import CsceError
+from .errors import CsceError, ProblemsError
 from .list_reader import LineTooLong, blocks, identity, open_list
 from .params import MAX_CLASSES, class_count_problem
 from .report import ERROR, Problem
@@ -258,16 +258,16 @@ class _Scan:
             key = identity(handle)
             same = path if key is None else self.seen.setdefault(key, path)
             if same is not path:
-                raise CsceError(f"{path}: the same file as {same}, given twice: every count would double")
+                raise CsceError(f"the same file as {same}, given twice: every count would double", path)
             lines = 0
             try:
                 for buf, lo, hi in blocks(handle, CHUNK_SIZE):
                     lines = self._add(path, lines, _block(buf, lo, hi, self.delimiter, self.delim, self.class_num,
                                                           self.max_problems, self.tally))
             except LineTooLong as error:
-                raise CsceError(f"{path}:{lines + 1}: {error}") from None
+                raise CsceError(error.message, path, lines + 1) from None
             except OSError as error:
-                raise CsceError(f"{path}: cannot read ({error.strerror or error})") from None
+                raise CsceError(f"cannot read ({error.strerror or error})", path) from None
 
     def _add(self, path: Path, offset: int, block: _Block) -> int:
         self.samples += block.samples

@@ -108,6 +108,6 @@ def table_from_lists(paths: Sequence[str], delimiter: str = " ", class_num: Opti
         hidden = counts.problem_total - len(problems)
         if hidden > 0:
             problems.append(note(f"... and {hidden} more bad line{'s' if hidden > 1 else ''}", problems[-1].path,
-                                 severity=ERROR))
+                                 problems[-1].rule, severity=ERROR))
         raise ProblemsError(problems)
     return build_table(counts, class_num, gamma, clamp_empty, ", ".join(map(str, paths)), origin, loss)

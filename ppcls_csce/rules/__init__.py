@@ -14,6 +14,7 @@ from typing import Dict, List, Union
 
 from . import (class_count, command, consistency, csce_params, dataset, eval_names, installed, loss_shape, plugins,
                relabel, schedule, smoothing, stale, underflow, yaml_file)
+from . import eval_sampler, metric_shape, paddleclas_loader, shared_edit  # hostile input (issue 22): PaddleClas's asserts, sharing
 from .base import Context, DocumentedId, Options, Rule
 
 RULES: List[Rule] = [
@@ -31,8 +32,9 @@ RULES: List[Rule] = [
     *stale.RULES,
     *plugins.RULES,
     *installed.RULES,
+    *paddleclas_loader.RULES, *metric_shape.RULES, *eval_sampler.RULES,
 ]
-IDS: List[DocumentedId] = [*yaml_file.IDS, *stale.IDS, *command.IDS]
+IDS: List[DocumentedId] = [*yaml_file.IDS, *stale.IDS, *command.IDS, *shared_edit.IDS]
 BY_ID: Dict[str, Union[Rule, DocumentedId]] = {code.id: code for code in [*RULES, *IDS]}
 
 __all__ = ["BY_ID", "IDS", "RULES", "Context", "DocumentedId", "Options", "Rule"]

@@ -107,8 +107,8 @@ def check_stale_counts(context: Context) -> Iterator[Problem]:
     class_num = _configured_class_num(context)
     try:
         counts = scan_lists(lists, ppconfig.delimiter(context.source), class_num)
-    except CsceError as error:
-        yield Problem(context.path, None, None, ERROR, STALE.id, f"cannot count the train list: {error}")
+    except CsceError as error:  # the list cannot be read: its own located problem
+        yield from error.problems
         return
     if counts.problem_total:
         yield from counts.problems

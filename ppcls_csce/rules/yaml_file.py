@@ -37,9 +37,11 @@ def check_top_level(context: Context) -> Iterator[Problem]:
 
 FILE = DocumentedId(
     "file", ERROR,
-    "The path is missing, a directory, or unreadable.",
+    "The path is missing, a directory, or unreadable; or a file (standard output included) cannot be written.",
     doc="Each path must be a readable file; a directory, a missing path or an unreadable file is one line "
-        "and exit 1.",
+        "and exit 1. The same id marks a file that cannot be written (a read-only folder, a full disk, a FIFO "
+        "or device given as the output), left as it was, and a standard output that is closed (`>&-`) or whose "
+        "reader went away (`| head -c1`): the output is incomplete, so the exit code is 1.",
 )
 FILE_ENCODING = DocumentedId(
     "file-encoding", ERROR,
