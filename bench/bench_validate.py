@@ -26,7 +26,9 @@ import bench_scan  # noqa: E402  (its fork-and-exec timer and interleaved median
 import make_list  # noqa: E402
 
 REPO = BENCH.parent
-CONFIGS = REPO.parent / "shared" / "paddleclas-configs"
+# The 91 real configs: the PaddleClas checkout the tests use (PPCLS_CSCE_PADDLECLAS), else ../shared's copy.
+CONFIGS = (Path(os.environ["PPCLS_CSCE_PADDLECLAS"]) / "ppcls" / "configs" if os.environ.get("PPCLS_CSCE_PADDLECLAS")
+           else REPO.parent / "shared" / "paddleclas-configs")
 TYPICAL = CONFIGS / "ImageNet" / "ResNet" / "ResNet50.yaml"
 BAD_PARAMS = REPO / "tests" / "fixtures" / "validate" / "csce-params.bad.yaml"
 DATA_DIR = Path(tempfile.gettempdir()) / "ppcls-csce-bench"
