@@ -79,7 +79,7 @@ def report(quick: bool = False) -> str:
         ratio = "" if "start-up" in name or "wrong" in name else f"{run.wall / base:.2f}"
         lines.append(f"| {name} | {run.wall:.3f} | {run.cpu:.3f} | {run.rss_mb:.0f} | {ratio} |")
     typical = results["`csce-config validate`, typical config"].wall
-    load = os.getloadavg()[0]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")  # POSIX only
     lines += ["", f"Target: validate on one typical config <= {TARGET_S} s wall: {typical:.3f} s, "
                   f"{'holds' if typical <= TARGET_S else '**does not hold**'} (load average {load:.1f} on "
                   f"{os.cpu_count()} cores while measuring)."]

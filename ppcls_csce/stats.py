@@ -8,6 +8,7 @@ from typing import Dict, Union
 
 from .atomic import write_png
 from .errors import CsceError
+from .shell import command
 from .weights import FEW_SHOT_BELOW, MANY_SHOT_ABOVE, WeightTable
 
 
@@ -58,7 +59,7 @@ def plot(table: WeightTable, path: Union[str, Path]) -> None:
     try:
         import matplotlib
     except ImportError:
-        raise CsceError("--plot needs matplotlib: pip install 'ppcls-csce[plot]'") from None
+        raise CsceError(f"--plot needs matplotlib: {command('pip', 'install', 'ppcls-csce[plot]')}") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

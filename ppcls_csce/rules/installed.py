@@ -10,6 +10,7 @@ from typing import Dict, Iterator, List, Optional, Tuple
 
 from .. import params, ppconfig
 from ..report import Problem
+from ..shell import command
 from ..yamlsource import YamlSource
 from .base import ERROR, Context, Keys, Options, Rule
 
@@ -50,7 +51,7 @@ def check_installed(context: Context, paddleclas: str, states: States) -> List[P
         state, why = states.get(name, ("absent", f"this version of ppcls-csce does not install {name}"))
         if state == INSTALLED:
             continue
-        fix = f"csce-config install --paddleclas {paddleclas}" + (" --force (overwrites the edits)"
+        fix = command("csce-config", "install", "--paddleclas", paddleclas) + (" --force (overwrites the edits)"
                                                                    if state == EDITED else "")
         problems.append(context.problem(INSTALLED_RULE, keys, f"{name} is {state} in {paddleclas} ({why}); "
                                         f"training would fail or run other code; fix: {fix}",
@@ -77,7 +78,7 @@ def missing_without_config(paddleclas: str, states: States) -> List[Problem]:
     if state == INSTALLED:
         return []
     return [Problem(paddleclas, None, None, ERROR, INSTALLED_RULE.id,
-                    f"{params.LOSS_NAME} is {state} ({why}); fix: csce-config install --paddleclas {paddleclas}")]
+                    f"{params.LOSS_NAME} is {state} ({why}); fix: {command('csce-config', 'install', '--paddleclas', paddleclas)}")]
 
 
 INSTALLED_RULE = Rule(

@@ -1,7 +1,6 @@
 """`num_class_list` against the train list it should have been counted from."""
 
 import os
-import shlex
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 import yaml
@@ -12,6 +11,7 @@ from ..errors import CsceError
 from ..report import ERROR, Problem
 from ..scanner import RULE as LIST_LINE_ID
 from ..scanner import scan_lists
+from ..shell import quote
 from .base import WARNING, Context, CsceEntry, Keys, Rule, loss_entries
 from .plugins import metric_entries
 
@@ -77,12 +77,12 @@ def _classes(labels: Sequence[int]) -> str:
 
 
 def _fix_commands(context: Context, lists: Sequence[str], given: bool) -> str:
-    quoted = [shlex.quote(path) for path in lists]
+    quoted = [quote(path) for path in lists]
     options = " ".join(f"--train-list {path}" for path in quoted) if given else (
-        f"--data-root {shlex.quote(context.options.data_root)}" if context.options.data_root else "")
-    validate = " ".join(part for part in ("csce-config validate --fix", options, shlex.quote(context.path)) if part)
+        f"--data-root {quote(context.options.data_root)}" if context.options.data_root else "")
+    validate = " ".join(part for part in ("csce-config validate --fix", options, quote(context.path)) if part)
     gen = (f"csce-config gen {' '.join(f'--train-list {path}' for path in quoted)} "
-           f"--config {shlex.quote(context.path)} --write")
+           f"--config {quote(context.path)} --write")
     return f"Fix: {validate} (or {gen})"
 
 
