@@ -113,8 +113,18 @@ def test_the_pure_wheel_installs_everywhere(dist: Path) -> None:
         entry_points = archive.read(next(n for n in archive.namelist() if n.endswith("entry_points.txt"))).decode()
     assert "Root-Is-Purelib: true" in wheel_file and "Tag: py3-none-any" in wheel_file
     assert "csce-config = ppcls_csce.cli:main" in entry_points
-    for wheel in wheels(dist):
-        assert not wheel.name.endswith("-linux_x86_64.whl"), f"{wheel.name}: not a manylinux tag, the index refuses it"
+
+
+def test_the_release_publishes_the_pure_wheel_and_manylinux_wheels_only() -> None:
+    """A wheel built here is tagged linux_x86_64, which the index refuses: the release builds the pure one and
+    the compiled ones with cibuildwheel (manylinux, musllinux, macOS, Windows), checks them, publishes on a tag."""
+    release = (REPO / ".github" / "workflows" / "release.yml").read_text(encoding="utf-8")
+    for needed in ("python -m build --sdist", "PPCLS_CSCE_PURE=1 python -m build --wheel", "python -m cibuildwheel",
+                   "twine check --strict", "pypa/gh-action-pypi-publish", "startsWith(github.ref, 'refs/tags/v')"):
+        assert needed in release, needed
+    pyproject = (REPO / "pyproject.toml").read_text(encoding="utf-8")
+    assert "[tool.cibuildwheel]" in pyproject and "[tool.cibuildwheel.macos]" in pyproject
+    assert "[tool.cibuildwheel.windows]" in pyproject and "[tool.cibuildwheel.linux]" in pyproject
 
 
 def test_the_sdist_holds_the_source_the_tests_and_the_build_files(dist: Path) -> None:
