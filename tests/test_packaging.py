@@ -5,6 +5,7 @@ The wheel is built here (pure Python, about 10 s) from the tracked files, or, wh
 folder (.ci/wheel does), every wheel and sdist in it is checked instead: the very files CI then installs.
 """
 
+import email.message
 import email.parser
 import os
 import re
