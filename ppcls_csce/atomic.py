@@ -98,6 +98,9 @@ def write_atomic(path: PathLike, data: bytes) -> bool:
             os.unlink(tmp_name)
         except FileNotFoundError:
             pass
+        except PermissionError:  # Windows cannot remove a read-only file (the kept mode of a read-only target)
+            os.chmod(tmp_name, stat.S_IWRITE)
+            os.unlink(tmp_name)
         if isinstance(error, OSError):
             why = "the disk is full" if error.errno == errno.ENOSPC else (error.strerror or str(error))
             raise WriteError(path, f"cannot write: {why}; the file is unchanged") from None

@@ -52,7 +52,7 @@ def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
         return
     from .scanner import COMPILED
 
-    scanner = "compiled" if COMPILED else "pure Python: no C compiler at install time, slower on big lists"
+    scanner = "compiled" if COMPILED else "pure Python (the pure wheel, or no C compiler at install time): slower on big lists"
     click.echo(f"csce-config {__version__} (list scanner: {scanner})")
     ctx.exit()
 

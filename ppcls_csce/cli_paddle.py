@@ -7,6 +7,7 @@ import click
 from .cli_options import CLASS_COUNT, _DELIMITER, _PADDLECLAS_CHECK, _TRAIN_LIST, _delimiter, _tau
 from .errors import CsceError, ProblemsError
 from .paddlex_cli import paddlex_checkout_option
+from .shell import command
 
 
 @click.command("install")
@@ -109,7 +110,7 @@ def smoke_command(ctx: click.Context, config: Optional[str], class_num: Optional
     try:
         from . import smoke
     except ImportError as error:
-        raise CsceError(f"smoke needs paddle ({error}); pip install 'ppcls-csce[paddle]' (or [gpu])") from None
+        raise CsceError(f"smoke needs paddle ({error}); {command('pip', 'install', 'ppcls-csce[paddle]')} (or [gpu])") from None
     result = smoke.run(config=config, class_num=class_num, train_list=train_list, delimiter=_delimiter(delimiter) or " ",
                        device=device, steps=steps, batch_size=batch_size, amp=amp, seed=seed, installed=installed_detail,
                        world_size=world_size)
@@ -145,7 +146,7 @@ def adjust_command(model: str, train_lists: Tuple[str, ...], delimiter: Optional
             warnings.filterwarnings("ignore", message="No ccache found")  # paddle's import-time noise
             import paddle  # noqa: F401
     except ImportError as error:
-        raise CsceError(f"adjust needs paddle ({error}); pip install 'ppcls-csce[paddle]'") from None
+        raise CsceError(f"adjust needs paddle ({error}); {command('pip', 'install', 'ppcls-csce[paddle]')}") from None
     from .adjust import adjust_file
 
     name = adjust_file(model, table.num_class_list, tau, output, param_name)

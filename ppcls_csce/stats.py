@@ -10,6 +10,7 @@ from .atomic import write_png
 from .errors import CsceError
 from .counts import FEW_SHOT_BELOW, MANY_SHOT_ABOVE, by_thresholds, shot_rule
 from .weights import WeightTable
+from .shell import command
 
 
 def values_key(table: WeightTable) -> str:
@@ -67,7 +68,7 @@ def plot(table: WeightTable, path: Union[str, Path]) -> None:
     try:
         import matplotlib
     except ImportError:
-        raise CsceError("--plot needs matplotlib: pip install 'ppcls-csce[plot]'") from None
+        raise CsceError(f"--plot needs matplotlib: {command('pip', 'install', 'ppcls-csce[plot]')}") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

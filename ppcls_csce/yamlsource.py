@@ -219,7 +219,7 @@ def read_text(path: Union[str, Path]) -> str:
     """The file's text as PaddleClas would read it (UTF-8); one-line errors for anything else. Only a regular
     file up to MAX_CONFIG_BYTES is read (opened without blocking, so a FIFO cannot hang the run)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0))  # O_BINARY: Windows keeps CR bytes
     except FileNotFoundError:
         raise YamlLoadError("no such file", rule="file") from None
     except IsADirectoryError:

@@ -46,6 +46,7 @@ def run(out: Path, *flags: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("paddle", reason="the digits example trains with paddle: pip install -e '.[paddle]'")
     out = tmp_path_factory.mktemp("longtail") / "out"
     done = run(out, "--seeds", "2", "--epochs", "2", "--ratios", *map(str, RATIOS), "--keep-lists")
     assert done.returncode == 0, done.stderr
@@ -406,6 +407,8 @@ def test_split_follows_cifar10_lt_and_the_seed_picks_the_rare_class() -> None:
 
 def test_idx_reader_and_png_lists(tmp_path: Path) -> None:
     import gzip
+
+    pytest.importorskip("cv2", reason="writes PNGs with OpenCV: pip install -e '.[engine]'")
 
     ltdata = load_module("ltdata")
     images = np.arange(3 * 28 * 28, dtype=np.uint8).reshape(3, 28, 28)

@@ -9,11 +9,12 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
-from ppcls_csce import smoke
-from ppcls_csce.cli import cli
-from ppcls_csce.errors import ProblemsError
+pytest.importorskip("paddle", reason="smoke runs paddle: pip install -e '.[paddle]'")
+from ppcls_csce import smoke  # noqa: E402
+from ppcls_csce.cli import cli  # noqa: E402
+from ppcls_csce.errors import ProblemsError  # noqa: E402
 
-from conftest import EXAMPLES, write_list
+from conftest import EXAMPLES, write_list  # noqa: E402
 
 # The bundled example (no PaddleClas checkout needed): 10 classes, CELoss with epsilon 0.1 in Loss.Train and
 # Loss.Eval, ImageNetDataset, batch 64, drop_last False.

@@ -11,6 +11,7 @@ from typing import Iterator, List, Optional, Tuple
 
 from .. import params, paddleclas_engine, ppconfig
 from ..report import Problem
+from ..shell import command
 from ..yamlsource import YamlSource
 from .base import ERROR, WARNING, Context, Keys, Rule, States
 
@@ -45,8 +46,8 @@ def used_names(source: YamlSource) -> Iterator[Tuple[Keys, str]]:
 def _fix(paddleclas: str, state: str) -> str:
     from ..install import EDITED
 
-    return f"csce-config install --paddleclas {paddleclas}" + (" --force (overwrites the edits)"
-                                                                if state == EDITED else "")
+    return command("csce-config", "install", "--paddleclas", paddleclas) + (" --force (overwrites the edits)"
+                                                                             if state == EDITED else "")
 
 
 def check_installed(context: Context) -> Iterator[Problem]:

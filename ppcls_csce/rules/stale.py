@@ -1,7 +1,6 @@
 """`num_class_list` against the train list it should have been counted from."""
 
 import os
-import shlex
 from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, Tuple
 
@@ -15,6 +14,7 @@ from ..scanner import RULE as LIST_LINE_ID
 from ..scanner import scan_lists
 from ..yamlsource import YamlSource
 from .base import WARNING, Context, CsceEntry, DocumentedId, Keys, Options, Rule, located, loss_entries
+from ..shell import quote
 from .plugins import metric_entries
 
 SHOWN_CLASSES = 5
@@ -79,12 +79,12 @@ def _classes(labels: Sequence[int]) -> str:
 
 
 def _fix_commands(context: Context, lists: Sequence[str], given: bool) -> str:
-    quoted = [shlex.quote(path) for path in lists]
+    quoted = [quote(path) for path in lists]
     options = " ".join(f"--train-list {path}" for path in quoted) if given else (
-        f"--data-root {shlex.quote(context.options.data_root)}" if context.options.data_root else "")
-    validate = " ".join(part for part in ("csce-config validate --fix", options, shlex.quote(context.path)) if part)
+        f"--data-root {quote(context.options.data_root)}" if context.options.data_root else "")
+    validate = " ".join(part for part in ("csce-config validate --fix", options, quote(context.path)) if part)
     gen = (f"csce-config gen {' '.join(f'--train-list {path}' for path in quoted)} "
-           f"--config {shlex.quote(context.path)} --write")
+           f"--config {quote(context.path)} --write")
     return f"Fix: {validate} (or {gen})"
 
 
