@@ -30,20 +30,19 @@ def timed(action: Callable[[], object], repeats: int) -> List[float]:
     return times
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one batch size, 5 repeats")
-    args = parser.parse_args()
-    repeats = 5 if args.quick else 15
+def report(quick: bool = False) -> str:
+    """The markdown table and its verdict (bench/run.py collects it)."""
+    out: List[str] = []
+    repeats = 5 if quick else 15
     paddle.set_device("cpu")
     model = paddle.vision.models.resnet18(num_classes=CLASSES)
     model.eval()
     counts = [max(1, round(1280 * 100 ** (-c / (CLASSES - 1)))) for c in range(CLASSES)]  # ImageNet-LT-like
-    print(f"ResNet18, 3x32x32 inputs, {CLASSES} classes, CPU ({paddle.get_device()}), median of {repeats}\n")
-    print("| batch | eval step (ms) | LongTailAcc update (ms) | share of the step | accuracy top-1 (ms) |")
-    print("|---|---|---|---|---|")
+    out.append(f"### LongTailAcc per eval step: ResNet18, 3x32x32 inputs, {CLASSES} classes, CPU ({paddle.get_device()}), median of {repeats}\n")
+    out.append("| batch | eval step (ms) | LongTailAcc update (ms) | share of the step | accuracy top-1 (ms) |")
+    out.append("|---|---|---|---|---|")
     worst = 0.0
-    for batch in ((64,) if args.quick else (32, 64, 128)):
+    for batch in ((64,) if quick else (32, 64, 128)):
         rng = np.random.default_rng(batch)
         images = paddle.to_tensor(rng.normal(size=(batch, 3, 32, 32)).astype("float32"))
         labels = paddle.to_tensor(rng.integers(0, CLASSES, size=(batch, 1)).astype("int64"))
@@ -57,9 +56,13 @@ def main() -> None:
                 step["accuracy"] += timed(lambda: float(paddle.metric.accuracy(logits, labels, k=1)), 1)
         model_ms, metric_ms, accuracy_ms = (1000 * statistics.median(step[key]) for key in ("step", "metric", "accuracy"))
         worst = max(worst, metric_ms / model_ms)
-        print(f"| {batch} | {model_ms:.2f} | {metric_ms:.3f} | {100 * metric_ms / model_ms:.2f}% | {accuracy_ms:.3f} |")
-    print(f"\nworst share {100 * worst:.2f}% (target <= 5%): {'met' if worst <= 0.05 else 'NOT met'}")
+        out.append(f"| {batch} | {model_ms:.2f} | {metric_ms:.3f} | {100 * metric_ms / model_ms:.2f}% | {accuracy_ms:.3f} |")
+    out.append("")
+    out.append(f"worst share {100 * worst:.2f}% (target <= 5%): {'met' if worst <= 0.05 else 'NOT met'}")
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one batch size, 5 repeats")
+    print(report(quick=parser.parse_args().quick), end="")

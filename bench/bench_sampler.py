@@ -44,11 +44,10 @@ def epoch_seconds(sampler) -> float:
     return elapsed
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="100,000 images, 3 repeats")
-    args = parser.parse_args()
-    images, repeats = (100_000, 3) if args.quick else (1_000_000, 7)
+def report(quick: bool = False) -> str:
+    """The markdown table and its verdict (bench/run.py collects it)."""
+    out: List[str] = []
+    images, repeats = (100_000, 3) if quick else (1_000_000, 7)
     data = Labels(images, 1000)
     start = time.perf_counter()
     candidates: Dict[str, object] = {
@@ -70,15 +69,19 @@ def main() -> None:
                 sampler.set_epoch(0)
             times[name].append(epoch_seconds(sampler))
     base = statistics.median(times["DistributedBatchSampler (shuffle)"])
-    print(f"{images:,} images, 1,000 classes, batch 256, 1 rank; median of {repeats} epochs\n")
-    print("| sampler | one epoch (s) | ratio to DistributedBatchSampler | construction (s) |")
-    print("|---|---|---|---|")
+    out.append(f"### LongTailSampler, one epoch: {images:,} images, 1,000 classes, batch 256, 1 rank; median of {repeats} epochs\n")
+    out.append("| sampler | one epoch (s) | ratio to DistributedBatchSampler | construction (s) |")
+    out.append("|---|---|---|---|")
     for name in candidates:
         median = statistics.median(times[name])
-        print(f"| {name} | {median:.3f} | {median / base:.2f}x | {builds[name]:.3f} |")
+        out.append(f"| {name} | {median:.3f} | {median / base:.2f}x | {builds[name]:.3f} |")
     worst = max(statistics.median(t) for n, t in times.items() if n.startswith("LongTail")) / base
-    print(f"\nworst LongTailSampler ratio {worst:.2f}x (target <= 2x): {'met' if worst <= 2 else 'NOT met'}")
+    out.append("")
+    out.append(f"worst LongTailSampler ratio {worst:.2f}x (target <= 2x): {'met' if worst <= 2 else 'NOT met'}")
+    return "\n".join(out) + "\n"
 
 
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="100,000 images, 3 repeats")
+    print(report(quick=parser.parse_args().quick), end="")

@@ -26,7 +26,9 @@ import bench_scan  # noqa: E402  (its fork-and-exec timer and interleaved median
 import make_list  # noqa: E402
 
 REPO = BENCH.parent
-CONFIGS = REPO.parent / "shared" / "paddleclas-configs"
+# The 91 real configs: the PaddleClas checkout the tests use (PPCLS_CSCE_PADDLECLAS), else ../shared's copy.
+CONFIGS = (Path(os.environ["PPCLS_CSCE_PADDLECLAS"]) / "ppcls" / "configs" if os.environ.get("PPCLS_CSCE_PADDLECLAS")
+           else REPO.parent / "shared" / "paddleclas-configs")
 TYPICAL = CONFIGS / "ImageNet" / "ResNet" / "ResNet50.yaml"
 BAD_PARAMS = REPO / "tests" / "fixtures" / "validate" / "csce-params.bad.yaml"
 DATA_DIR = Path(tempfile.gettempdir()) / "ppcls-csce-bench"
@@ -77,7 +79,7 @@ def report(quick: bool = False) -> str:
         ratio = "" if "start-up" in name or "wrong" in name else f"{run.wall / base:.2f}"
         lines.append(f"| {name} | {run.wall:.3f} | {run.cpu:.3f} | {run.rss_mb:.0f} | {ratio} |")
     typical = results["`csce-config validate`, typical config"].wall
-    load = os.getloadavg()[0]
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")  # POSIX only
     lines += ["", f"Target: validate on one typical config <= {TARGET_S} s wall: {typical:.3f} s, "
                   f"{'holds' if typical <= TARGET_S else '**does not hold**'} (load average {load:.1f} on "
                   f"{os.cpu_count()} cores while measuring)."]

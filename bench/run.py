@@ -58,7 +58,11 @@ def _paddle() -> Tuple[str, str]:
 
 def machine(command: str) -> str:
     """The markdown description of this machine and run."""
-    from ppcls_csce.smoke import cpu_model
+    try:  # smoke's own (one definition); the smoke package imports paddle, which a machine may lack
+        from ppcls_csce.smoke.device import cpu_model
+    except ImportError:
+        def cpu_model() -> str:
+            return platform.processor() or platform.machine() or "unknown CPU"
 
     available = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     paddle_version, gpu = _paddle()

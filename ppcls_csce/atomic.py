@@ -6,17 +6,21 @@ rules hold everywhere: the bytes go to a temporary file in the target's folder, 
 place; a symlink is followed and its target changes (the link stays a link); a FIFO, device (/dev/null),
 socket or directory is refused before anything is written; the target's mode bits (and, run as root, its owner
 and group) are kept; the same bytes are not written again ("unchanged"); and an error names the path the user
-gave, never the temporary file.
+gave, never the temporary file. A command that changes several files (install, uninstall, validate --fix) runs
+inside all_or_nothing: a failure or Ctrl-C at any moment puts every file back as it was.
 """
 
 import errno
 import io
 import os
+import signal
 import stat
 import sys
 import tempfile
+import threading
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Optional, Union
+from typing import Iterator, List, Optional, Tuple, Union
 
 from .errors import CsceError
 
@@ -37,9 +41,6 @@ class WriteError(CsceError):
         self.path = os.fspath(path)
         self.reason = reason
         super().__init__(reason, path=self.path, rule=RULE)
-
-    def __str__(self) -> str:
-        return self.problems[0].as_text()
 
 
 def write_output(target: PathLike, data: bytes) -> str:
@@ -79,8 +80,9 @@ def write_atomic(path: PathLike, data: bytes) -> bool:
     folder = target.parent
     if not folder.is_dir():
         raise WriteError(path, f"cannot write: the folder {folder} does not exist")
+    _record(target, info)
     try:
-        fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+        fd, tmp_name = tempfile.mkstemp(prefix=_temporary_prefix(target.name), suffix=".tmp", dir=folder)
     except OSError as error:
         raise WriteError(path, f"cannot write into {folder}: {error.strerror or error}") from None
     try:
@@ -90,17 +92,122 @@ def write_atomic(path: PathLike, data: bytes) -> bool:
         finally:
             os.close(fd)
         _keep_owner_and_mode(tmp_name, info)
-        os.replace(tmp_name, target)
+        _rename(tmp_name, target)
     except BaseException as error:
         try:
             os.unlink(tmp_name)
         except FileNotFoundError:
             pass
+        except PermissionError:  # Windows cannot remove a read-only file (the kept mode of a read-only target)
+            os.chmod(tmp_name, stat.S_IWRITE)
+            os.unlink(tmp_name)
         if isinstance(error, OSError):
             why = "the disk is full" if error.errno == errno.ENOSPC else (error.strerror or str(error))
             raise WriteError(path, f"cannot write: {why}; the file is unchanged") from None
         raise
     return True
+
+
+# A file name is at most 255 bytes on every common file system; the temporary name is `.` + a prefix of the
+# target's name + `.` + mkstemp's 8 characters + `.tmp`, so the prefix is cut to keep that within the limit.
+_NAME_MAX = 255
+_TEMP_EXTRA = len(".") + len(".") + 8 + len(".tmp")
+
+
+def _temporary_prefix(name: str) -> str:
+    """`.NAME.`, NAME cut on a character boundary so that the temporary name fits wherever NAME fits."""
+    kept, size = [], 0
+    for char in name:
+        size += len(os.fsencode(char))
+        if size > _NAME_MAX - _TEMP_EXTRA:
+            break
+        kept.append(char)
+    return "." + "".join(kept) + "."
+
+
+def _rename(tmp_name: str, target: Path) -> None:
+    os.replace(tmp_name, target)
+
+
+def remove(path: PathLike) -> None:
+    """Delete a file (through a symlink, its target), recorded like a write so all_or_nothing can put it back."""
+    target = Path(os.path.realpath(path))
+    try:
+        info = os.stat(target)
+    except OSError as error:
+        raise WriteError(path, f"cannot remove: {error.strerror or error}") from None
+    _record(target, info)
+    try:
+        os.unlink(target)
+    except OSError as error:
+        raise WriteError(path, f"cannot remove: {error.strerror or error}") from None
+
+
+# --- all or nothing: what a command changes, it changes completely or not at all --------------------------
+
+# (file, its bytes before (None: it did not exist), its mode) for each file changed inside all_or_nothing
+_Entry = Tuple[Path, Optional[bytes], int]
+_journal: Optional[List[_Entry]] = None
+
+
+def _record(target: Path, info: Optional[os.stat_result]) -> None:
+    """Before a file changes inside all_or_nothing: what to put back (read before the first byte changes)."""
+    if _journal is None or any(entry[0] == target for entry in _journal):
+        return
+    before = None
+    if info is not None:
+        try:
+            before = target.read_bytes()
+        except OSError as error:
+            raise WriteError(target, f"cannot read it before changing it: {error.strerror or error}") from None
+    _journal.append((target, before, info.st_mode if info is not None else 0))
+
+
+@contextmanager
+def all_or_nothing() -> Iterator[None]:
+    """Every file written (write_atomic) or removed (remove) inside the block is put back as it was when the
+    block ends by any exception, Ctrl-C included, which is then re-raised: a command that edits several files
+    (install, uninstall, validate --fix) never stops half done. Ctrl-C is ignored while the files are put back;
+    one that cannot be put back is named (a WriteError) instead of claiming that nothing changed."""
+    global _journal
+    if _journal is not None:  # nested: the outermost block puts everything back
+        yield
+        return
+    _journal = []
+    try:
+        yield
+    except BaseException as error:
+        journal, _journal = _journal, None
+        stuck = _put_back(journal)
+        if stuck:
+            what = "interrupted" if isinstance(error, KeyboardInterrupt) else "failed"
+            raise WriteError(stuck[0], f"{what}, and could not be put back as it was: "
+                             f"{', '.join(map(str, stuck))}") from error
+        raise
+    finally:
+        _journal = None
+
+
+def _put_back(journal: List[_Entry]) -> List[Path]:
+    """Restore the journal's files, newest change first, with Ctrl-C ignored; the paths that failed."""
+    in_main = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if in_main else None
+    stuck = []
+    try:
+        for target, before, mode in reversed(journal):
+            try:
+                if before is None:
+                    if os.path.lexists(target):
+                        os.unlink(target)
+                elif not _holds(target, before):
+                    write_atomic(target, before)
+                    os.chmod(target, mode & 0o7777)
+            except (OSError, CsceError):
+                stuck.append(target)
+    finally:
+        if in_main:
+            signal.signal(signal.SIGINT, previous)
+    return stuck
 
 
 def _holds(target: Path, data: bytes) -> bool:

@@ -5,19 +5,24 @@ own), 130 interrupted (Ctrl-C). Every bad-data failure is a ProblemsError, caugh
 """
 
 import sys
-from typing import List, Optional, Tuple
+from typing import TYPE_CHECKING, List, Optional, Tuple
 
 import click
 
-from . import __version__
-from .atomic import STDOUT, write_output
+from . import __version__, exits
+from .atomic import STDOUT, all_or_nothing, write_output
 from .cli_options import (CLASS_COUNT, LOSS_CHOICES, _BETA, _CLAMP, _DELIMITER, _GAMMA, _LOSS, _PADDLECLAS_CHECK,
-                          _STATS_GAMMA, _TAU, _TRAIN_LIST, _delimiter, _installed_problems, _loss_choice, echo_problems)
+                          _STATS_GAMMA, _TAU, _TRAIN_LIST, _delimiter, _loss_choice, echo_problems)
 from .cli_paddle import COMMANDS as PADDLE_COMMANDS
+from .drw import PLAIN_SHARE
 from .errors import INPUT_RULE, ProblemsError
+from .paddlex_cli import gen_module as paddlex_gen, module_options, paddlex_checkout_option, validate_module as paddlex_validate
 from .ppconfig import SAMPLER_CHOICES
 from .params import LOSSES
 from .report import ERROR, Problem, escape_text
+
+if TYPE_CHECKING:
+    from .paddlex_commands import PaddlexArgs
 
 # The order a user meets the commands in (click would sort them by name).
 WORKFLOW = ("stats", "gen", "install", "validate", "smoke", "adjust", "report", "uninstall")
@@ -47,7 +52,7 @@ def _version(ctx: click.Context, param: click.Parameter, value: bool) -> None:
         return
     from .scanner import COMPILED
 
-    scanner = "compiled" if COMPILED else "pure Python: no C compiler at install time, slower on big lists"
+    scanner = "compiled" if COMPILED else "pure Python (the pure wheel, or no C compiler at install time): slower on big lists"
     click.echo(f"csce-config {__version__} (list scanner: {scanner})")
     ctx.exit()
 
@@ -90,7 +95,9 @@ def cli() -> None:
               help="Number of classes K (default: the config's Arch.class_num, else max label + 1). With --config, "
                    "Arch.class_num (or Arch.Head.class_num) is set to K too.")
 @click.option("--config", type=click.Path(dir_okay=False), default=None,
-              help="A PaddleClas config: the result is this config with its Loss section edited.")
+              help="A PaddleClas config: the result is this config with its Loss section edited. Or a PaddleX "
+                   "image-classification module config: the result is the PaddleClas config PaddleX will train, "
+                   "written beside it as NAME.paddleclas.yaml (or -o); --write also sets its Train.basic_config_path.")
 @click.option("--data-root", type=click.Path(exists=True, file_okay=False), default=None,
               help="Folder the config's relative cls_label_path is resolved from (default: the current folder).")
 @click.option("--write", is_flag=True, help="Edit CONFIG in place (atomically). Excludes -o; needs --config.")
@@ -98,7 +105,7 @@ def cli() -> None:
               help="Write the result to this file (atomically; - for stdout) instead of stdout. Excludes --write.")
 @click.option("--drw-epoch", type=click.IntRange(min=1), default=None,
               help="Deferred re-weighting (DRW): plain CE before this epoch (from 1), the chosen loss from it on. "
-                   "Default where gen turns a CELoss into CS_CE or the class-balanced loss: round(0.8 x Global.epochs) "
+                   f"Default where gen turns a CELoss into CS_CE or the class-balanced loss: round({PLAIN_SHARE} x Global.epochs) "
                    "+ 1, as the paper's reference code (161 of 200); 1: the loss from the first epoch. Needs --config.")
 @click.option("--world-size", type=click.IntRange(min=1), default=1, show_default=True,
               help="Number of training cards, for iters_per_epoch.")
@@ -114,10 +121,13 @@ def cli() -> None:
 @click.option("--metric", is_flag=True,
               help="Add LongTailAcc (balanced, many/medium/few-shot accuracy) with the counts first in Metric.Eval. "
                    "Needs --config.")
-def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optional[str],
+@module_options
+@click.pass_context
+def gen(ctx: click.Context, train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optional[str],
         class_num: Optional[int], config: Optional[str], data_root: Optional[str], write: bool, output: Optional[str],
         drw_epoch: Optional[int], world_size: int, clamp_empty: bool, loss: Optional[str], tau: Optional[float],
-        beta: Optional[float], sampler: Optional[str], sampler_epoch: Optional[int], metric: bool) -> None:
+        beta: Optional[float], sampler: Optional[str], sampler_epoch: Optional[int], metric: bool,
+        paddlex: "PaddlexArgs") -> None:
     """Count the classes of a train list and print the Loss block of the chosen loss (--loss, default CostSensitiveCE) to stdout.
 
     With --config, print that config with every CELoss turned into the chosen loss (or edit it in place with
@@ -139,6 +149,11 @@ def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optiona
     from .gen import generate as generate_block  # imported per command: each pays only for what it uses
 
     name, strength = _loss_choice(loss, gamma=gamma, tau=tau, beta=beta)
+    sampler_choice = SamplerChoice(sampler, sampler_epoch) if sampler is not None else None
+    if config is not None and paddlex_gen(ctx, config, paddlex, output, write, class_num, gamma=strength,  # PaddleX
+                                          delimiter=_delimiter(delimiter), drw_epoch=drw_epoch, world_size=world_size,
+                                          clamp_empty=clamp_empty, loss=name, sampler=sampler_choice, metric=metric):
+        return
     result = generate_block(
         train_lists, gamma=strength, delimiter=_delimiter(delimiter), class_num=class_num, config=config,
         drw_epoch=drw_epoch, world_size=world_size, clamp_empty=clamp_empty, data_root=data_root, loss=name,
@@ -147,7 +162,8 @@ def gen(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optiona
     echo_problems(result.notes)
     click.echo(result.summary, err=True)
     target = (config if write else output) or STDOUT  # --write has a config (checked above)
-    status = write_output(target, result.text.encode("utf-8"))
+    with all_or_nothing():  # Ctrl-C just after the rename still leaves the file as it was
+        status = write_output(target, result.text.encode("utf-8"))
     if target != STDOUT:
         click.echo(f"{status} {escape_text(target)}", err=True)
 
@@ -200,31 +216,33 @@ def stats(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optio
 @click.option("--world-size", type=click.IntRange(min=1), default=1, show_default=True,
               help="Training cards, for the iters_per_epoch check of deferred re-weighting.")
 @_PADDLECLAS_CHECK
+@paddlex_checkout_option(required=False)
+@module_options
 @click.pass_context
 def validate_command(ctx: click.Context, files: Tuple[str, ...], train_lists: Tuple[str, ...], data_root: Optional[str],
                      allow_outside_data_root: bool, output_format: str, strict: bool, require_csce: bool,
-                     fix: bool, world_size: int, paddleclas: Optional[str]) -> None:
+                     fix: bool, world_size: int, paddleclas: Optional[str], paddlex: "PaddlexArgs") -> None:
     """Check PaddleClas configs: YAML, loss shape, eval()'d names, CostSensitiveCE parameters, counts, schedule."""
     from .report import render
     from .validate import Options, exit_code, validate_file
 
-    options = Options(train_lists=train_lists, data_root=data_root, require_csce=require_csce,
-                      allow_outside_data_root=allow_outside_data_root, world_size=world_size)
     states = None
     if paddleclas is not None:
         from .rules import installed
 
         states = installed.install_states(paddleclas)  # read once; a folder that is no checkout: exit 1
+    options = Options(train_lists=train_lists, data_root=data_root, require_csce=require_csce,
+                      allow_outside_data_root=allow_outside_data_root, world_size=world_size, paddleclas=paddleclas,
+                      paddleclas_states=states)
     results = []
-    for path in files:  # one at a time, printed as it goes: nothing is kept between files
-        result = validate_file(path, options, fix=fix)
-        if states is not None:
-            result.problems += _installed_problems(path, paddleclas or "", states)
-        if result.fixed:
-            click.echo(f"Fixing {escape_text(path)}", err=output_format == "json")
-        if output_format != "json":
-            click.echo(render(result.problems, output_format), nl=False)
-        results.append(result)
+    with all_or_nothing():  # --fix: Ctrl-C (or any failure) puts back every file fixed so far
+        for path in files:  # one at a time, printed as it goes: nothing is kept between files
+            result = paddlex_validate(path, options, fix, paddlex) or validate_file(path, options, fix=fix)
+            if result.fixed:
+                click.echo(f"Fixing {escape_text(path)}", err=output_format == "json")
+            if output_format != "json":
+                click.echo(render(result.problems, output_format), nl=False)
+            results.append(result)
     if output_format == "json":
         click.echo(render([problem for result in results for problem in result.problems], "json"), nl=False)
     ctx.exit(exit_code(results, strict))
@@ -236,6 +254,10 @@ for _command in PADDLE_COMMANDS:  # install, uninstall, smoke, adjust: defined i
 
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point for the console script and `python -m ppcls_csce`; returns the exit code."""
+    return exits.run(lambda: _main(argv))
+
+
+def _main(argv: Optional[List[str]]) -> int:
     try:
         # Without standalone mode, click returns a command's ctx.exit(code) as the result instead of raising it.
         code = cli.main(args=argv, prog_name="csce-config", standalone_mode=False)
@@ -248,13 +270,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         return error.exit_code
     except click.exceptions.Abort as aborted:
         if isinstance(aborted.__context__, KeyboardInterrupt):  # click turns Ctrl-C into Abort
-            click.echo("csce-config: interrupted", err=True)
-            return 130
+            return exits.interrupted()
         click.echo("Aborted.", err=True)
         return 1
-    except KeyboardInterrupt:
-        click.echo("csce-config: interrupted", err=True)
-        return 130
     return 0
 
 

@@ -82,17 +82,5 @@ _PADDLECLAS_CHECK = click.option(
          "there by this version (else an error [installed] with the install command that fixes it).")
 
 
-def _installed_problems(path: str, paddleclas: str, states: dict) -> List[Problem]:
-    """The `installed` problems of one file for validate (none when it does not parse: validate says so)."""
-    from .rules import installed
-    from .yamlsource import YamlLoadError, load_yaml
-
-    try:
-        source = load_yaml(path)
-    except (YamlLoadError, OSError):
-        return []
-    return installed.config_problems(source, paddleclas, states)
-
-
 # adjust's --tau (a default of 1.0, unlike gen's): the same rule as Balanced Softmax's tau.
 _tau = _strength("balanced-softmax")

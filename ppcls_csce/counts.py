@@ -7,7 +7,7 @@ is inlined, so: standard library only, no relative imports) and the config tools
 
 import math
 import numbers
-from typing import Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 # ImageNet-LT's convention (Liu et al., CVPR 2019): many-shot > 100 training images, medium 20..100,
 # few-shot < 20.
@@ -32,7 +32,7 @@ def _check_counts(counts: Sequence[int]) -> List[int]:
     if not values:
         raise CountsError("no classes: the class counts are empty")
     for label, count in enumerate(values):
-        if isinstance(count, bool) or int(count) != count or count < 0:
+        if not _whole(count) and not (isinstance(count, float) and count.is_integer()) or count < 0:
             raise CountsError(f"class {label} has count {count!r}: counts are whole numbers >= 0")
     if sum(values) == 0:
         raise CountsError("no images: every class count is 0")
@@ -113,6 +113,83 @@ def instance_balanced(epoch: int, power: float = 1.0, progressive: bool = False,
     return epoch < start_epoch or (not progressive and power == 1.0)
 
 
+def _whole(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def sampler_problems(values: Mapping[str, Any], total_epochs: Optional[object] = None) -> List[Tuple[str, str]]:
+    """(key, message) of each LongTailSampler parameter in `values` its constructor cannot honour ("" for the
+    entry as a whole), with `total_epochs` as PaddleClas fills it (from Global.epochs). The one check: the
+    constructor raises the first; validate's sampler-params rule reports all of them, before training starts."""
+    found: List[Tuple[str, str]] = []
+    for key in values:
+        if key not in SAMPLER_KEYS:
+            found.append((key, f"LongTailSampler has no parameter {key!r} (it takes {', '.join(SAMPLER_KEYS)})"))
+    if "batch_size" in values and not (_whole(values["batch_size"]) and values["batch_size"] >= 1):
+        found.append(("batch_size", f"LongTailSampler: batch_size must be a whole number >= 1, got {values['batch_size']!r}"))
+    if values.get("shuffle", True) is not True:
+        found.append(("shuffle", "LongTailSampler draws at random by design; shuffle: False cannot be honoured (set "
+                                 "shuffle: True, or use DistributedBatchSampler for a fixed order)"))
+    for key in ("drop_last", "progressive"):
+        if key in values and not isinstance(values[key], bool):
+            found.append((key, f"LongTailSampler: {key} must be true or false, got {values[key]!r}"))
+    power, progressive = values.get("power"), values.get("progressive", False)
+    if progressive is True and power is not None:
+        found.append(("power", "LongTailSampler: give power or progressive: True, not both (progressive moves from "
+                               "instance- to class-balanced by its own formula)"))
+    elif progressive is not True and power is None:
+        found.append(("", "LongTailSampler: give power (1.0 instance-balanced, 0.5 square-root, 0.0 class-balanced) "
+                          "or progressive: True"))
+    elif power is not None:
+        try:
+            check_power(power)
+        except CountsError as error:
+            found.append(("power", f"LongTailSampler: {error}"))
+    epochs = total_epochs if _whole(total_epochs) and total_epochs >= 1 else None  # type: ignore[operator]
+    if total_epochs is not None and epochs is None:
+        found.append(("total_epochs", f"LongTailSampler: total_epochs must be a whole number >= 1, got {total_epochs!r}"))
+    elif progressive is True and epochs is None:
+        found.append(("progressive", "LongTailSampler: progressive: True needs total_epochs, the run's Global.epochs: "
+                                     "PaddleClas release/2.5.1 and later fill it, older ones do not; write total_epochs: "
+                                     "N in DataLoader.Train.sampler (csce-config gen --sampler progressive does)"))
+    if "start_epoch" in values:
+        try:
+            check_start_epoch(values["start_epoch"], epochs)  # type: ignore[arg-type]
+        except CountsError as error:
+            found.append(("start_epoch", f"LongTailSampler: {error}"))
+    for key in ("seed", "num_replicas", "rank"):
+        if values.get(key) is not None and not _whole(values[key]):
+            found.append((key, f"LongTailSampler: {key} must be a whole number, got {values[key]!r}"))
+    return found
+
+
+def metric_problems(values: Mapping[str, Any]) -> List[Tuple[Tuple[Any, ...], str]]:
+    """(key path, message) of each LongTailAcc parameter in `values` it refuses: num_class_list the training counts
+    (whole numbers >= 0, not all 0), `best` one of its figures, `sum_over_ranks` true or false, no other key. The
+    one check: the constructor raises the first; validate's metric-params rule reports all of them."""
+    found: List[Tuple[Tuple[Any, ...], str]] = []
+    for key in values:
+        if key not in METRIC_KEYS:
+            found.append(((key,), f"LongTailAcc has no parameter {key!r} (it takes {', '.join(METRIC_KEYS)})"))
+    counts = values.get("num_class_list")
+    if isinstance(counts, (str, bytes)) or not isinstance(counts, Sequence):
+        got = f"got {counts!r}" if "num_class_list" in values else "it is missing"
+        found.append((("num_class_list",) if "num_class_list" in values else (),
+                      f"LongTailAcc: num_class_list must be the list of training counts, {got}"))
+    else:
+        try:
+            _check_counts(counts)
+        except CountsError as error:
+            bad = next((i for i, count in enumerate(counts) if not _whole(count) or count < 0), None)
+            found.append((("num_class_list",) + ((bad,) if bad is not None else ()), f"LongTailAcc: num_class_list: {error}"))
+    if "best" in values and values["best"] not in METRIC_FIGURES:
+        found.append((("best",), f"LongTailAcc: best must be one of {', '.join(METRIC_FIGURES)}, got {values['best']!r}"))
+    if "sum_over_ranks" in values and not isinstance(values["sum_over_ranks"], bool):
+        found.append((("sum_over_ranks",),
+                      f"LongTailAcc: sum_over_ranks must be true or false, got {values['sum_over_ranks']!r}"))
+    return found
+
+
 def _by_threshold(values: List[int]) -> Dict[str, List[int]]:
     groups: Dict[str, List[int]] = {name: [] for name in SHOT_GROUPS}
     for label, count in enumerate(values):
@@ -120,9 +197,16 @@ def _by_threshold(values: List[int]) -> Dict[str, List[int]]:
     return groups
 
 
+def by_thresholds(counts: Sequence[int]) -> bool:
+    """Whether shot_groups uses ImageNet-LT's thresholds for these counts (each group gets a class), not thirds."""
+    return all(_by_threshold(_check_counts(counts)).values())
+
+
 def shot_groups(counts: Sequence[int]) -> Dict[str, List[int]]:
-    """Classes by training count: ImageNet-LT's thresholds, or thirds of the classes by count when
-    those thresholds leave a group empty (small or mildly imbalanced sets), most frequent first."""
+    """The one shot-group rule (stats, LongTailAcc, the experiment's report): classes by training count, with
+    ImageNet-LT's thresholds (many > 100, few < 20 images); when those leave a group empty (small or mildly
+    imbalanced sets), thirds of the classes by count instead, most frequent first (ties by label), the first
+    groups one larger when the classes do not split evenly."""
     values = _check_counts(counts)
     groups = _by_threshold(values)
     if all(groups.values()):
@@ -139,6 +223,6 @@ def shot_groups(counts: Sequence[int]) -> Dict[str, List[int]]:
 
 def shot_rule(counts: Sequence[int]) -> str:
     """Which rule shot_groups used, in words (for logs and reports)."""
-    if all(_by_threshold(_check_counts(counts)).values()):
+    if by_thresholds(counts):
         return f"many > {MANY_SHOT_ABOVE}, medium {FEW_SHOT_BELOW}..{MANY_SHOT_ABOVE}, few < {FEW_SHOT_BELOW} training images"
     return "thirds of the classes by training count (the ImageNet-LT thresholds leave a group empty)"

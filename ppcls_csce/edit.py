@@ -5,13 +5,18 @@ Everything outside the edited spans stays as it was: comments, key order, anchor
 
 import re
 from dataclasses import dataclass
-from typing import Iterable, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import yaml
 
 from . import params
-from .errors import CsceError
-from .yamlsource import node_span
+from .errors import CsceError, ProblemsError
+from .report import ERROR, Problem
+from .yamlsource import YamlSource, node_span
+
+# The rule of a refused edit that would reach a place through an anchor, alias or merge key it was not asked
+# for there (documented in rules/shared_edit.py).
+SHARED_RULE = "edit-shared"
 
 
 @dataclass(frozen=True)
@@ -68,11 +73,6 @@ def _value_end(text: str, key_node: yaml.Node, value_node: yaml.Node) -> int:
 _ALIAS = re.compile(r"\s*:\s*\*[^\s,\[\]{}]+")
 
 
-def set_key(text: str, mapping: yaml.MappingNode, key: str, value_text: str) -> TextEdit:
-    """Set one key (see set_keys, which composes several edits of one mapping)."""
-    return set_keys(text, mapping, [(key, value_text)])[0]
-
-
 def set_keys(text: str, mapping: yaml.MappingNode, items: Sequence[Tuple[str, str]]) -> List[TextEdit]:
     """Set `key: value_text` for each item: a key that is there gets its value rewritten, the others are added
     after the last key, all in one edit, so that several keys added to one mapping compose (`{}`, a trailing
@@ -121,16 +121,83 @@ def _add_keys(text: str, mapping: yaml.MappingNode, added: Sequence[Tuple[str, s
     return TextEdit(line_end, line_end, "".join(f"{newline}{indent}{key}: {value}" for key, value in added))
 
 
-def apply_edits(text: str, edits: Iterable[TextEdit]) -> str:
-    """Apply non-overlapping edits; identical duplicates (one node reached twice through an alias) count once."""
+def _region(text: str, node: yaml.Node) -> Tuple[int, int]:
+    """Where an edit changes a node's value: its own text, for a block collection from the start of its first
+    line to the end of its last (a key added to a block mapping lands after its last value's line end)."""
+    start, end = node_span(node)
+    if isinstance(node, (yaml.MappingNode, yaml.SequenceNode)) and not node.flow_style:
+        line_start = text.rfind("\n", 0, start) + 1
+        if not text[line_start:start].strip():  # only indentation before it (not a key: `- CELoss: &ce`)
+            start = line_start
+        line_end = text.find("\n", end)
+        line_end = len(text) if line_end == -1 else line_end
+        rest = text[end:line_end].strip()
+        if not rest or rest.startswith("#"):
+            end = line_end
+    return start, end
+
+
+def _inside(edit: TextEdit, region: Tuple[int, int]) -> bool:
+    start, end = region
+    if edit.start == edit.end:
+        return start <= edit.start <= end
+    return edit.start < end and edit.end > start
+
+
+def shared_edit(source: YamlSource, edits: Sequence[TextEdit]) -> Optional[Problem]:
+    """The problem when an edit lands inside a node that an alias or a `<<:` merge key uses elsewhere, so that
+    it would change places nobody asked to change (a Train sampler anchored and aliased by Eval gets Eval
+    re-sampled too). One node reached through each of its places by the same edit (`num_class_list: *counts`
+    in two loss entries that both get the counts) is fine: the edit was asked for everywhere it lands."""
+    if not source.aliased:
+        return None
+    asked: Dict[TextEdit, int] = {}
+    for edit in edits:
+        asked[edit] = asked.get(edit, 0) + 1
+    regions = [(node, uses, _region(source.text, node)) for node, uses in source.aliased.values()]
+    for edit, times in asked.items():
+        reached = 1
+        shared = None
+        for node, uses, region in regions:
+            if _inside(edit, region):
+                reached *= uses
+                shared = node if shared is None or node.start_mark.index > shared.start_mark.index else shared
+        if shared is not None and times < reached:
+            return _shared_problem(source, shared, reached)
+    return None
+
+
+def _shared_problem(source: YamlSource, node: yaml.Node, places: int) -> Problem:
+    anchor = re.match(r"&([^\s,\[\]{}]+)", source.text[node.start_mark.index:])
+    name = anchor.group(1) if anchor else None
+    uses = [source.text.count("\n", 0, found.start()) + 1
+            for found in re.finditer(rf"\*{re.escape(name)}(?![^\s,\[\]{{}}])", source.text)] if name else []
+    where = (f"the anchor &{name}, used again on line{'s' if len(uses) > 1 else ''} {', '.join(map(str, uses))} "
+             "by an alias or a `<<:` merge key" if uses else f"an anchor used in {places} places")
+    return Problem(source.path, node.start_mark.line + 1, node.start_mark.column + 1, ERROR, SHARED_RULE,
+                   f"the edit lands in a value shared through {where}, so it would change that place too, which "
+                   "was not asked for; write the value out in full at each place instead of sharing it, then run "
+                   "again")
+
+
+def apply_edits(text: str, edits: Iterable[TextEdit], source: Optional[YamlSource] = None) -> str:
+    """Apply non-overlapping edits; identical duplicates (one node reached twice through an alias) count once.
+    With the `source` the text was parsed into, an edit that would reach a place through an anchor that it
+    was not asked for there is refused (shared_edit), located, before anything changes."""
+    edits = list(edits)
+    if source is not None:
+        problem = shared_edit(source, edits)
+        if problem is not None:
+            raise ProblemsError([problem])
     # dict.fromkeys drops duplicates but keeps order: insertions at one point land in the order given
     unique: List[TextEdit] = sorted(dict.fromkeys(edits), key=lambda e: (e.start, e.end))
     for before, after in zip(unique, unique[1:]):
         if after.start < before.end:
+            line = text.count("\n", 0, after.start) + 1
             raise CsceError(
                 "two edits would change the same YAML text (a node shared through an anchor and alias?); "
-                "edit the Loss section by hand"
-            )
+                "edit it by hand", source.path if source is not None else None,
+                line if source is not None else None, rule=SHARED_RULE)
     for edit in reversed(unique):
         text = text[: edit.start] + edit.new + text[edit.end :]
     return text

@@ -1,39 +1,32 @@
-"""The one exception for bad data: a list of Problem records, rendered by report.py, exit 1 in the CLI."""
+"""The one exception for bad data: a list of Problem records, rendered by report.py, exit 1 in the CLI.
 
-import re
-from typing import Iterable, List, Optional
+A problem's place (path, line, column) and rule travel as fields from where it is found to the reporter;
+no message text is ever parsed for them, so a path with a space or a colon is located like any other.
+"""
 
-from .report import ERROR, Problem
+import os
+from typing import Iterable, List, Optional, Union
+
+from .report import ERROR, Problem, format_text
 
 # The rule of a problem raised without one (a list file that cannot be read, a PaddleClas checkout that is
 # not one, a missing optional dependency): documented in rules/command.py as INPUT.
 INPUT_RULE = "input"
-# `PATH: message`, `PATH:LINE: message` or `PATH:LINE:COL: message`, as older callers spell a place in the text.
-_LOCATED = re.compile(r"(?P<path>[^\s:][^\s]*?)(?::(?P<line>\d+))?(?::(?P<column>\d+))?: (?P<message>.+)", re.S)
 
 
 class ProblemsError(Exception):
-    """Bad input: every problem found, each a located Problem; the CLI prints them all and exits 1."""
+    """Bad input: every problem found, each a located Problem; the CLI prints them all and exits 1.
+    str() is the lines the CLI prints."""
 
     def __init__(self, problems: Iterable[Problem]) -> None:
         self.problems: List[Problem] = list(problems)
-        super().__init__("\n".join(problem.as_text() for problem in self.problems))
+        super().__init__(format_text(self.problems).rstrip("\n"))
 
 
 class CsceError(ProblemsError):
-    """One problem given as a message (`PATH:LINE: reason` where a place is known, which is parsed out)."""
+    """One problem: `message` says what is wrong (never where: that is `path`, `line`, `column`)."""
 
-    def __init__(self, message: str, path: Optional[str] = None, line: Optional[int] = None,
+    def __init__(self, message: str, path: Union[str, "os.PathLike[str]", None] = None, line: Optional[int] = None,
                  column: Optional[int] = None, rule: str = INPUT_RULE, severity: str = ERROR) -> None:
-        self.text = message  # str(error): the message as given (older callers and their tests read it)
-        if path is None:
-            match = _LOCATED.fullmatch(message)
-            if match is not None:
-                path, message = match["path"], match["message"]
-                line = int(match["line"]) if match["line"] else None
-                column = int(match["column"]) if match["column"] else None
         self.message = message
-        super().__init__([Problem(path or "", line, column, severity, rule, message)])
-
-    def __str__(self) -> str:
-        return self.text
+        super().__init__([Problem(os.fspath(path) if path is not None else "", line, column, severity, rule, message)])

@@ -1,7 +1,8 @@
 """gen: the Loss block for a weight table, standalone from the template or edited into a PaddleClas config.
 
-Every check runs through the rules (checks.check_source): before the edit gen's preconditions, after it every
-validate rule but the list comparison on the edited text, so gen writes only configs validate accepts.
+gen checks its own preconditions (`preconditions`: what it needs to count and edit), counts, edits, then runs
+validate's rules on the text it would write (every rule but the list comparison: gen just counted the list), so
+it writes only configs validate accepts; a problem there is reported at its place in the given file.
 """
 
 import string
@@ -13,29 +14,32 @@ from typing import List, Optional, Sequence, Tuple
 import yaml
 
 from . import params, ppconfig
-from .drw import default_start_epoch
-from .checks import check_source, errors_of, load_config, require_clean
+from .drw import PLAIN_SHARE, default_start_epoch
+from .checks import check_source, errors_of, in_given, load_config, require_clean
 from .edit import TextEdit, apply_edits, replace_node, set_keys, yaml_float, yaml_int_list
 from .errors import ProblemsError
 from .report import NOTE, WARNING, Problem, escape_text, note
-from .rules import RULES, Context, Options
-from .rules.base import Keys, dotted
+from .rules import RULES, Options
+from .rules.base import Keys, dotted, located
+from .rules.class_count import CLASS_COUNT
+from .dataset_names import is_imagenet
 from .rules.command import GEN_DATASET, GEN_LOSS, INPUT
 from .rules.csce_params import CSCE_REQUIRED
-from .rules.class_count import CLASS_COUNT
 from .rules.dataset import DELIMITER
 from .rules.loss_shape import LOSS_SHAPE
+from .rules.paddleclas_loader import PADDLECLAS_LOADER
 from .rules.plugins import metric_entries
 from .gen_plugins import SamplerChoice, metric_edits, sampler_edits
-from .rules.relabel import RELABEL
-from .rules.schedule import DRW_SCHEDULE, schedule_key_problems
+from .rules.schedule import DRW_SCHEDULE
 from .rules.stale import STALE, train_lists as config_train_lists
 from .rules.yaml_file import TOP_LEVEL
 from .weights import ClassCountOrigin, WeightTable, table_from_lists
 from .yamlsource import YamlSource, parse_yaml
 
-# What gen needs of the config it is given, before it counts anything.
-PRECONDITIONS = (TOP_LEVEL, LOSS_SHAPE, GEN_LOSS, GEN_DATASET, RELABEL, CLASS_COUNT, DELIMITER, DRW_SCHEDULE)
+# The validate rules the given config must pass before gen reads it: the file is a mapping PaddleClas's own loader
+# reads, the loss lists have the shape gen edits, the list delimiter is usable. gen's other preconditions are
+# `preconditions` below.
+INPUT_RULES = (TOP_LEVEL, PADDLECLAS_LOADER, LOSS_SHAPE, DELIMITER)
 # What the edited config must pass: every validate rule but the comparison with the list (gen just counted it).
 RESULT_RULES = tuple(rule for rule in RULES if rule not in (STALE, CSCE_REQUIRED))
 TRAINABLE = (ppconfig.CE_NAME,) + tuple(params.LOSSES)
@@ -93,10 +97,10 @@ def _key_pair(mapping: yaml.MappingNode, key: str) -> Optional[Tuple[yaml.Node, 
     return None
 
 
-def edit_config(source: YamlSource, table: WeightTable, gamma_given: bool, drw: Optional[Drw],
-                class_num: Optional[Tuple[Keys, int]] = None, loss: Optional[str] = None,
-                sampler: Optional[SamplerChoice] = None, metric: bool = False) -> str:
-    """The config text with every CELoss turned into the chosen loss (`loss`, default CostSensitiveCE), every
+def config_edits(source: YamlSource, table: WeightTable, gamma_given: bool, drw: Optional[Drw],
+                 class_num: Optional[Tuple[Keys, int]] = None, loss: Optional[str] = None,
+                 sampler: Optional[SamplerChoice] = None, metric: bool = False) -> List[TextEdit]:
+    """The edits that turn every CELoss into the chosen loss (`loss`, default CostSensitiveCE), every
     entry of the three losses updated (and renamed to `loss` when given), in every loss list; with
     `class_num`, that class count key set too. `table.strength` is written when given (`gamma_given`), for a
     converted entry, or where the entry has none; a converted entry's old strength key becomes the new one.
@@ -136,27 +140,20 @@ def edit_config(source: YamlSource, table: WeightTable, gamma_given: bool, drw: 
         edits.append(replace_node(node, str(class_num[1]), text))
     if sampler is not None:
         edits.extend(sampler_edits(source, sampler))
-    if metric or any(True for _ in metric_entries(Context(source, Options()))):
+    if metric or any(True for _ in metric_entries(source)):
         edits.extend(metric_edits(source, table))
-    return apply_edits(text, edits)
-
-
-def _where(source: YamlSource, keys: Keys) -> str:
-    line, column = source.position(keys)
-    return ":".join(str(part) for part in (source.path, line, column) if part is not None)
+    return edits
 
 
 def _lists_of(source: YamlSource, train_lists: Sequence[str], data_root: Optional[str]) -> Tuple[List[str], List[Problem]]:
     """The lists to count: --train-list, else the config's cls_label_path (as validate finds it)."""
-    context = Context(source, Options(data_root=data_root))
-    configured, _, unread = config_train_lists(context)
+    configured, _, unread = config_train_lists(source, Options(data_root=data_root))
     if not train_lists:
         if not configured:
             keys = ppconfig.TRAIN_DATASET + ("cls_label_path",)
             why = f" ({unread.message})" if unread is not None else ""
-            raise ProblemsError([context.problem(INPUT, keys,
-                                                 "no --train-list, and the config's cls_label_path names no file "
-                                                 f"under --data-root {data_root or '.'}{why}: give --train-list LIST")])
+            raise ProblemsError([located(source, INPUT, keys, "no --train-list, and the config's cls_label_path names "
+                                         f"no file under --data-root {data_root or '.'}{why}: give --train-list LIST")])
         return configured, [note(f"counting {configured[0]}, the config's cls_label_path")]
     notes = []
     if configured and [Path(path).resolve() for path in train_lists] != [Path(configured[0]).resolve()]:
@@ -169,11 +166,13 @@ def _lists_of(source: YamlSource, train_lists: Sequence[str], data_root: Optiona
 def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimiter: Optional[str] = None,
              class_num: Optional[int] = None, config: Optional[str] = None, drw_epoch: Optional[int] = None,
              world_size: int = 1, clamp_empty: bool = False, data_root: Optional[str] = None,
-             loss: Optional[str] = None, sampler: Optional[SamplerChoice] = None, metric: bool = False) -> GenResult:
+             loss: Optional[str] = None, sampler: Optional[SamplerChoice] = None, metric: bool = False,
+             source: Optional[YamlSource] = None) -> GenResult:
     """Count, weigh, and render: the standalone block, or the whole config with its Loss section edited.
 
     `loss`: one of params.LOSSES (None: CostSensitiveCE, and existing entries keep their loss); `gamma` is that
-    loss's strength (its gamma, beta or tau; None: its default)."""
+    loss's strength (its gamma, beta or tau; None: its default). `source`: the config already parsed (a PaddleX
+    module config's resolved PaddleClas config, paddlex_commands.py), else `config` is read."""
     spec = params.loss_spec(loss if loss is not None else params.LOSS_NAME)
     gamma_value = spec.rule(gamma if gamma is not None else spec.default)
     if config is None:
@@ -182,7 +181,7 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
                        "first) is better on deep networks; gen --config CFG defers it by default")] if spec.weighted else []
         return GenResult(loss_block(table, ", ".join(map(str, train_lists))), table, _table_notes(table) + advice,
                          table.summary())
-    source = load_config(config)
+    source = source if source is not None else load_config(config)
     existing_drw = _existing_drw(source)
     not_deferred: List[Problem] = []  # why a converted CELoss is not deferred as by default
     drw_default = drw_epoch is None and existing_drw is None
@@ -191,8 +190,7 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
     elif drw_epoch == 1 and existing_drw is None:  # from the first epoch: nothing to defer, no keys to write
         drw_epoch, not_deferred = None, [note(f"--drw-epoch 1: {_label(spec.name)} from the first epoch, no DRW")]
     drw_planned = drw_epoch is not None or existing_drw is not None
-    options = Options(data_root=data_root, world_size=world_size, csce_planned=True, drw_planned=drw_planned)
-    notes = require_clean(source, options, PRECONDITIONS)
+    notes = preconditions(source, drw_planned)
     lists, list_notes = _lists_of(source, train_lists, data_root)
     notes += list_notes
     configured, keys = ppconfig.class_num(source)
@@ -200,8 +198,8 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
     set_class_num = None
     if class_num is not None and configured is not None and class_num != configured:
         set_class_num = (keys, class_num)
-        notes.append(note(f"--class-num {class_num}: {dotted(keys)} ({_where(source, keys)}) set from {configured} "
-                          f"to {class_num}", config))
+        notes.append(Problem(config, *source.position(keys), NOTE, "",
+                             f"--class-num {class_num}: {dotted(keys)} set from {configured} to {class_num}"))
     elif configured is not None:
         origin = ClassCountOrigin(config, *source.position(keys), dotted(keys))
     table = table_from_lists(lists, delimiter if delimiter is not None else ppconfig.delimiter(source),
@@ -212,7 +210,8 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
     if drw_planned:
         start = drw_epoch if drw_epoch is not None else existing_drw
         assert start is not None
-        iters = ppconfig.iters_per_epoch(source, table.samples, world_size)  # keys checked by csce-drw-schedule
+        # from the counts as written, as csce-drw-schedule computes it (keys checked by `preconditions`)
+        iters = ppconfig.iters_per_epoch(source, sum(table.num_class_list), world_size)
         drw = Drw(start, max(iters, 1))  # 0 iterations: the check of the result below says why
         label = _label(spec.name)
         if start == 1:
@@ -230,18 +229,53 @@ def generate(train_lists: Sequence[str], gamma: Optional[float] = None, delimite
     if metric:
         notes.append(note("Metric.Eval: LongTailAcc with the counts, first (it picks the best model by balanced "
                           "accuracy); install it with csce-config install --paddleclas DIR"))
-    text = edit_config(source, table, gamma is not None, drw, set_class_num, loss, sampler, metric)
-    result_options = Options(data_root=data_root, world_size=world_size, samples=table.samples)
-    problems, _ = check_source(parse_yaml(text, config), result_options, RESULT_RULES)
-    if errors_of(problems):
-        raise ProblemsError(problems)  # nothing is written
+    edits = config_edits(source, table, gamma is not None, drw, set_class_num, loss, sampler, metric)
+    text = apply_edits(source.text, edits, source)
+    result = parse_yaml(text, config)
+    problems, _ = check_source(result, Options(data_root=data_root, world_size=world_size), RESULT_RULES)
+    if errors_of(problems):  # nothing is written; each problem at its place in the given file
+        raise ProblemsError([in_given(problem, source, result, edits) for problem in problems])
     return GenResult(text, table, notes + [p for p in problems if p.severity in (WARNING, NOTE)],
-                     _summary_as_written(parse_yaml(text, config), table))
+                     _summary_as_written(result, table))
+
+
+def preconditions(source: YamlSource, drw_planned: bool) -> List[Problem]:
+    """What gen needs of the given config before it counts and edits (every problem at once, as a ProblemsError;
+    else the warnings): INPUT_RULES, and gen's own list, plain checks that are no validate rule:
+    1. Loss.Train is a list with a CELoss or one of the three losses (gen-loss): nothing else is re-weighted;
+    2. the train dataset is an ImageNetDataset (gen-dataset): the only list gen can count;
+    3. the configured class count is usable (csce-class-count): the counts are made for it;
+    4. with DRW to write, the keys iters_per_epoch comes from are there and usable (csce-drw-schedule)."""
+    found: List[Problem] = []
+    if not isinstance(source.data, dict):
+        return require_clean(source, Options(), INPUT_RULES)  # not a config: yaml-top-level says so
+    entries = source.get(("Loss", "Train"))
+    names = {name for keys, name, _ in ppconfig.loss_entries(source) if keys[:2] == ("Loss", "Train")}
+    if not isinstance(entries, list):
+        found.append(located(source, GEN_LOSS, ("Loss", "Train") if isinstance(source.get(("Loss",)), dict) else (),
+                             "not a PaddleClas training config (no Loss.Train list); gen left it untouched"))
+    elif not names & set(TRAINABLE):
+        found.append(located(source, GEN_LOSS, ("Loss", "Train"), f"Loss.Train has {', '.join(sorted(names)) or 'no loss'} "
+                             f"but no {', '.join(TRAINABLE)}; replacing those losses would change what the model "
+                             "learns, so gen leaves it alone", at_key=True))
+    dataset = ppconfig.train_dataset(source)
+    if dataset is not None and not is_imagenet(dataset.get("name")):  # or a name PaddleClas binds to it (ClsDataset)
+        found.append(located(source, GEN_DATASET, ppconfig.TRAIN_DATASET + ("name",),
+                             f"the train dataset is {dataset.get('name')}, not a single-label ImageNetDataset list; "
+                             "gen counts only those"))
+    value, keys = ppconfig.class_num(source)
+    why = params.class_count_problem(value) if value is not None else None
+    if why is not None:
+        found.append(located(source, CLASS_COUNT, keys, f"{dotted(keys)} {why}"))
+    if drw_planned:
+        found += [located(source, DRW_SCHEDULE, keys, message)
+                  for keys, message in ppconfig.epoch_length_problems(source, needed=True)]
+    return require_clean(source, Options(), INPUT_RULES, found)
 
 
 # Why gen defers a re-weighting loss it writes in place of a CELoss (appended to its DRW note).
-DEFAULT_DRW_WHY = (": gen's default, 80% of Global.epochs plain as in the paper's reference code, where {label} "
-                   "from the first epoch does worse than plain CE; --drw-epoch 1 for {label} from the first epoch")
+DEFAULT_DRW_WHY = (f": gen's default, {PLAIN_SHARE:.0%} of Global.epochs plain as in the paper's reference code, where "
+                   "{label} from the first epoch does worse than plain CE; --drw-epoch 1 for {label} from the first epoch")
 
 
 def _label(name: str) -> str:
@@ -260,7 +294,7 @@ def _default_drw(source: YamlSource, loss: Optional[str]) -> Tuple[Optional[int]
         return None, []
     label = _label(weighted[0])
     epochs = source.get(("Global", "epochs"))
-    unusable = schedule_key_problems(Context(source, Options(drw_planned=True)))
+    unusable = ppconfig.epoch_length_problems(source, needed=True)
     if not isinstance(epochs, int) or isinstance(epochs, bool) or epochs < 2 or unusable:
         why = unusable[0][1] if unusable else "no Global.epochs" if epochs is None else f"Global.epochs is {epochs!r}"
         return None, [note(f"{label} from the first epoch, not deferred as gen does by default ({why}); "

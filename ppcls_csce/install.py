@@ -13,16 +13,17 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 from . import __version__
-from .atomic import write_atomic
+from .atomic import WriteError, all_or_nothing, remove, write_atomic
 from .errors import CsceError
 from .plugin_source import HEADER_PREFIX, digest, generate_source, split_lines
 
 MARKER = "# ppcls-csce"
 MARK_TEXT = "  # ppcls-csce: added by csce-config install, removed by csce-config uninstall"
 INSTALLED, OUTDATED, EDITED, ABSENT = "installed", "outdated", "edited locally", "absent"
+EDITED_WHY = "edited locally (its bytes are not what ppcls-csce wrote)"
 _BOM = "\ufeff"
 
 
@@ -63,16 +64,16 @@ def _read(path: Path) -> str:
     try:
         return path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as error:
-        raise CsceError(f"{path}: not UTF-8 text ({error.reason} at byte {error.start})") from None
+        raise CsceError(f"not UTF-8 text ({error.reason} at byte {error.start})", path) from None
     except (PermissionError, IsADirectoryError) as error:
-        raise CsceError(f"{path}: cannot read it ({error.strerror})") from None
+        raise CsceError(f"cannot read it ({error.strerror})", path) from None
 
 
 def _regular(path: Path) -> Path:
     """The file a path names, through symlinks; something other than a regular file is refused."""
     real = Path(os.path.realpath(path))
     if real.exists() and not real.is_file():
-        raise CsceError(f"{path}: not a regular file; nothing was changed")
+        raise CsceError("not a regular file; nothing was changed", path)
     return real
 
 
@@ -81,9 +82,9 @@ def _init_text(root: Path, part: Part) -> str:
     try:
         text = _read(_regular(init))
     except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-        raise CsceError(f"{root}: not a PaddleClas checkout (no {part.init})") from None
+        raise CsceError(f"not a PaddleClas checkout (no {part.init})", root) from None
     if not re.search(rf"^def {part.builder}\b", text, re.M):
-        raise CsceError(f"{init}: not PaddleClas's {part.init.rsplit('/', 2)[-2]} package (no `def {part.builder}`)")
+        raise CsceError(f"not PaddleClas's {part.init.rsplit('/', 2)[-2]} package (no `def {part.builder}`)", init)
     return text
 
 
@@ -106,7 +107,7 @@ def _parse(text: str, path: Path) -> ast.Module:
         compile(text, str(path), "exec", dont_inherit=True)  # the compiler's own checks, beyond the grammar
         return ast.parse(text, str(path))
     except SyntaxError as error:
-        raise CsceError(f"{path}:{error.lineno}:{error.offset or 0}: error: cannot parse it: {error.msg}") from None
+        raise CsceError(f"cannot parse it: {error.msg}", path, error.lineno, error.offset or None) from None
 
 
 def insert_import(text: str, part: Part, path: Path = Path("__init__.py")) -> str:
@@ -125,8 +126,40 @@ def insert_import(text: str, part: Part, path: Path = Path("__init__.py")) -> st
     result = "".join(lines)
     new_tree = _parse(result, path)
     if not any(isinstance(n, ast.ImportFrom) and n.level and "." + str(n.module) == part.module for n in new_tree.body):
-        raise CsceError(f"{path}: the import line would not land at the top level; nothing was changed")
+        raise CsceError("the import line would not land at the top level; nothing was changed", path)
     return bom + result
+
+
+def _still_compiling(text: str, restored: str, part: Part, path: Path) -> str:
+    """uninstall's edit of an __init__.py, checked to compile as install's is. Where the marked line was the only
+    statement of a block (the user wrapped it in `try:` ... `except ImportError: pass`), it becomes `pass` at
+    its indentation; a file that still would not compile is refused, at the line, with nothing changed."""
+    body = restored[1:] if restored.startswith(_BOM) else restored
+    try:
+        _parse(body, path)
+        return restored
+    except CsceError:
+        pass
+    kept = []
+    for line in split_lines(text):
+        if _is_marker_line(line, part) and line[: len(line) - len(line.lstrip())]:
+            indent = line[: len(line) - len(line.lstrip())]
+            kept.append(indent + "pass" + line[len(line.rstrip("\r\n")):])
+        else:
+            kept.append(line)
+    with_pass = remove_import("".join(kept), part)
+    try:
+        _parse(with_pass[1:] if with_pass.startswith(_BOM) else with_pass, path)
+    except CsceError as error:
+        [problem] = error.problems
+        try:
+            _parse(text[1:] if text.startswith(_BOM) else text, path)
+            why = "without the import line it would no longer compile"
+        except CsceError:
+            why = "it does not compile now, with or without the import line"
+        raise CsceError(f"{why} ({problem.message}); nothing was changed: remove the line marked `# ppcls-csce` "
+                        "by hand", path, problem.line, problem.column) from None
+    return with_pass
 
 
 def remove_import(text: str, part: Part) -> str:
@@ -148,7 +181,7 @@ def _file_state(path: Path, part: Part) -> Tuple[Optional[str], str]:
         return None, f"{path} is missing"
     text = _read(real)
     if not text.startswith(HEADER_PREFIX):
-        raise CsceError(f"{path}: exists but was not written by ppcls-csce; move it away first")
+        raise CsceError("exists but was not written by ppcls-csce; move it away first", path)
     header, _, body = text.partition("\n")
     version = header[len(HEADER_PREFIX):].split(" from ")[0].strip()
     recorded = re.search(r"\(body sha256 ([0-9a-f]{16})\)", header)
@@ -194,34 +227,25 @@ def _write_bytes(path: Path, data: bytes) -> None:
 
 
 def _remove(path: Path) -> None:
-    path.unlink()
+    remove(path)
 
 
 def _apply(plan: List[Tuple[Path, Optional[bytes]]]) -> None:
-    """Write (or, for None, delete) each path in order; on any failure put back what was done, re-raise.
-
-    A step of the roll-back that fails too is named, instead of claiming that nothing changed."""
-    done: List[Tuple[Path, Optional[bytes]]] = []
+    """Write (or, for None, delete) each path in order, all or nothing: on any failure or Ctrl-C every file is
+    put back as it was (atomic.all_or_nothing), and a failure says so (or names what could not be put back)."""
     try:
-        for path, data in plan:
-            before = path.read_bytes() if path.exists() else None
-            if data is None:
-                _remove(path)
-            else:
-                _write_bytes(path, data)
-            done.append((path, before))
-    except (OSError, CsceError) as error:
-        stuck: List[str] = []
-        for undo, before in reversed(done):
-            try:
-                if before is None:
-                    undo.unlink()
+        with all_or_nothing():
+            for path, data in plan:
+                if data is None:
+                    _remove(path)
                 else:
-                    write_atomic(undo, before)  # keeps the mode
-            except (OSError, CsceError):
-                stuck.append(str(undo))
-        outcome = f"could not restore {', '.join(stuck)}" if stuck else "nothing was changed"
-        raise CsceError(f"{path}: {getattr(error, 'strerror', None) or error}; {outcome}") from None
+                    _write_bytes(path, data)
+    except WriteError as error:
+        if error.__cause__ is not None:  # all_or_nothing could not put a file back: its message says which
+            raise
+        raise CsceError(f"{error.reason}; nothing was changed", error.path) from None
+    except OSError as error:
+        raise CsceError(f"{error.strerror or error}; nothing was changed", error.filename or path) from None
 
 
 def install(paddleclas: Union[str, Path], force: bool = False) -> str:
@@ -231,12 +255,12 @@ def install(paddleclas: Union[str, Path], force: bool = False) -> str:
     inits: List[Tuple[Path, Optional[bytes]]] = []
     for part, state, why in part_states(root):
         if state == EDITED and not force:
-            raise CsceError(f"{why}; nothing was changed (install --force overwrites it)")
+            raise CsceError(f"{EDITED_WHY}; nothing was changed (install --force overwrites it)", root / part.target)
         target = _regular(root / part.target)
         source = generate_source(part.source).encode("utf-8")
         if not target.exists() or target.read_bytes() != source:
             if not target.parent.is_dir():
-                raise CsceError(f"{root}: not a PaddleClas checkout (no {Path(part.target).parent}/)")
+                raise CsceError(f"not a PaddleClas checkout (no {Path(part.target).parent}/)", root)
             files.append((target, source))
         text = _init_text(root, part)
         if not _current_import(text, part):
@@ -255,9 +279,12 @@ def uninstall(paddleclas: Union[str, Path], force: bool = False) -> str:
     files: List[Tuple[Path, Optional[bytes]]] = []
     for part, state, why in part_states(root):
         if state == EDITED and not force:
-            raise CsceError(f"{why}; nothing was changed (uninstall --force removes it anyway)")
+            raise CsceError(f"{EDITED_WHY}; nothing was changed (uninstall --force removes it anyway)",
+                            root / part.target)
         text = _init_text(root, part)
         restored = remove_import(text, part)
+        if restored != text:
+            restored = _still_compiling(text, restored, part, root / part.init)
         if restored != text:
             inits.append((_regular(root / part.init), restored.encode("utf-8")))
         target = _regular(root / part.target)
@@ -267,8 +294,3 @@ def uninstall(paddleclas: Union[str, Path], force: bool = False) -> str:
         return f"not installed in {root}: nothing to remove"
     _apply(inits + files)
     return f"removed {', '.join(p.target for p in MANIFEST)} and their imports from {root}"
-
-
-def installed_names(paddleclas: Union[str, Path]) -> Dict[str, str]:
-    """Each installed name (loss, sampler, metric class) and its state, for validate/smoke --paddleclas."""
-    return {name: state for part, state, _ in part_states(paddleclas) for name in part.names}

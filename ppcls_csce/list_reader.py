@@ -2,9 +2,9 @@
 
 Why plain reads and not a memory map: a mapped file that is truncated while it is read (the list being
 rewritten during `gen`) kills the process with SIGBUS at the first access past the new end, with no message.
-`readinto` cannot fault: a truncation only makes the file end sooner. Each block is a fresh bytearray that the
-compiled pass scans in place (buffer + lo/hi), so nothing is copied twice; the unfinished last line of a buffer
-is carried into the next one. A line longer than MAX_LINE bytes is refused (a list line is an image path and a
+`readinto` cannot fault: a truncation only makes the file end sooner. One bytearray is read into again and
+again (`blocks`), and the compiled pass scans each block of it in place (buffer + lo/hi), so nothing is copied
+twice; the unfinished last line of a read is moved to the buffer's start and completed by the next read. A line longer than MAX_LINE bytes is refused (a list line is an image path and a
 label), so no input, not even /dev/zero, makes a buffer grow without limit.
 """
 
@@ -23,14 +23,14 @@ def open_list(path: Path) -> FileIO:
     """Open for binary reading, turning OS errors into one clean line."""
     try:
         if path.is_dir():
-            raise CsceError(f"{path}: is a directory, not a list file")
+            raise CsceError("is a directory, not a list file", path)
         return open(path, "rb", buffering=0)
     except FileNotFoundError:
-        raise CsceError(f"{path}: no such file") from None
+        raise CsceError("no such file", path) from None
     except PermissionError:
-        raise CsceError(f"{path}: permission denied") from None
+        raise CsceError("permission denied", path) from None
     except OSError as error:
-        raise CsceError(f"{path}: cannot read ({error.strerror or error})") from None
+        raise CsceError(f"cannot read ({error.strerror or error})", path) from None
 
 
 def identity(handle: FileIO) -> Optional[Tuple[int, int]]:

@@ -105,6 +105,11 @@ class _CountLoss(nn.Layer):
             vector = paddle.where(self.train_steps >= self.switch_step, vector, paddle.full_like(vector, neutral))
         return vector.astype(dtype)
 
+    def skip_run_checks(self) -> None:
+        """No first-call checks (epoch length against iters_per_epoch, a resumed counter): for a caller whose batches
+        are not the training run's and which checked the schedule against the config itself (smoke)."""
+        self._first_call_checked = True
+
     def _check_first_call(self, batch_size: int) -> None:
         """Once per run, with DRW: say when the counter does not start at 0, and when the run's epoch length moves the switch."""
         self._first_call_checked = True
@@ -138,7 +143,11 @@ class _CountLoss(nn.Layer):
             return None
         target = label.astype(dtype) if soft else F.one_hot(label, num_classes).astype(dtype)
         if self.epsilon is not None:
-            target = target * (1.0 - self.epsilon) + self.epsilon / num_classes
+            # Tensor constants in the target's dtype: paddle 2.6 takes a Python float in `tensor * float` as a
+            # float32 attribute, which costs a float64 loss ~1e-9 of relative precision.
+            keep = paddle.full([1], 1.0 - self.epsilon, dtype=target.dtype)
+            spread = paddle.full([1], self.epsilon / num_classes, dtype=target.dtype)
+            target = target * keep + spread
         return target
 
     @staticmethod

@@ -14,7 +14,7 @@ import numpy as np
 import paddle
 from paddle import nn
 
-from .counts import METRIC_FIGURES, SHOT_GROUPS, CountsError, shot_groups, shot_rule
+from .counts import METRIC_FIGURES, SHOT_GROUPS, CountsError, metric_problems, shot_groups, shot_rule
 
 _log = logging.getLogger("ppcls")
 KEYS = METRIC_FIGURES  # named in counts.py, where validate checks `best` against them too (no `as`: install inlines)
@@ -52,17 +52,11 @@ class LongTailAcc(nn.Layer):
 
     def __init__(self, num_class_list: Sequence[int], best: str = "balanced_acc", sum_over_ranks: bool = False) -> None:
         super().__init__()
-        if isinstance(num_class_list, (str, bytes)) or not hasattr(num_class_list, "__len__"):
-            raise MetricError(f"LongTailAcc: num_class_list must be the list of training counts, got {num_class_list!r}")
-        try:
-            self.groups = shot_groups(list(num_class_list))
-            self.rule = shot_rule(list(num_class_list))
-        except CountsError as error:
-            raise MetricError(f"LongTailAcc: num_class_list: {error}") from None
-        if best not in KEYS:
-            raise MetricError(f"LongTailAcc: best must be one of {', '.join(KEYS)}, got {best!r}")
-        if not isinstance(sum_over_ranks, bool):
-            raise MetricError(f"LongTailAcc: sum_over_ranks must be true or false, got {sum_over_ranks!r}")
+        problems = metric_problems({"num_class_list": num_class_list, "best": best, "sum_over_ranks": sum_over_ranks})
+        if problems:  # the check validate's metric-params rule makes too
+            raise MetricError(problems[0][1])
+        self.groups = shot_groups(list(num_class_list))
+        self.rule = shot_rule(list(num_class_list))
         self.num_classes = len(num_class_list)
         self.best, self.sum_over_ranks = best, sum_over_ranks
         self._group_index = {name: np.asarray(self.groups[name], dtype=np.int64) for name in SHOT_GROUPS}

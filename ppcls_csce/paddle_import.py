@@ -14,9 +14,9 @@ import warnings
 from types import FrameType, ModuleType
 from typing import Any, List, Optional
 
+from . import shell
 from .errors import CsceError
 
-INSTALL_HINT = "pip install 'ppcls-csce[paddle]' (or [gpu])"
 
 
 def import_paddle(command: str, module: str = "paddle") -> ModuleType:
@@ -40,7 +40,8 @@ def import_paddle(command: str, module: str = "paddle") -> ModuleType:
     except ImportError as error:
         if interrupted or isinstance(error.__context__, KeyboardInterrupt):
             raise KeyboardInterrupt from None
-        raise CsceError(f"{command} needs paddle ({error}); {INSTALL_HINT}") from None
+        hint = shell.command("pip", "install", "ppcls-csce[paddle]")  # quoted for the user's shell
+        raise CsceError(f"{command} needs paddle ({error}); {hint} (or [gpu])") from None
     finally:
         if ours:
             signal.signal(signal.SIGINT, previous)

@@ -30,11 +30,13 @@ DRW_PARAMS = ("drw_start_epoch", "iters_per_epoch")
 
 
 class ParamError(ValueError):
-    """A CostSensitiveCE parameter breaks a rule; the message says which and why, `loc` where."""
+    """A loss parameter breaks a rule; the message says which and why, `loc` where in the entry (`at_key`: the key
+    itself, an unknown one, not its value; an empty `loc`: the entry as a whole, e.g. a missing key)."""
 
-    def __init__(self, message: str, loc: tuple = ()) -> None:
+    def __init__(self, message: str, loc: tuple = (), at_key: bool = False) -> None:
         super().__init__(message)
         self.loc = tuple(loc)
+        self.at_key = at_key
 
 
 def _is_int(value: object) -> "TypeGuard[int]":
@@ -247,7 +249,6 @@ LOSSES: Dict[str, LossSpec] = {
                  False, "loss_i = CE(z_i + tau * log(N_c), y_i); mean is the plain mean"),
     )
 }
-LOSS_PARAMS: Tuple[str, ...] = LOSSES[LOSS_NAME].params  # CostSensitiveCE's, as before
 
 
 def loss_spec(name: str) -> LossSpec:
@@ -257,27 +258,47 @@ def loss_spec(name: str) -> LossSpec:
     return LOSSES[name]
 
 
-def entry_is_valid(values: dict, name: str = LOSS_NAME) -> bool:
-    """True only when a `name` entry's mapping has the required keys, no unknown key, and every value passes its rule.
-
-    The quick yes that lets gen and validate skip pydantic (about 0.2 s to import) for a valid entry;
-    for an invalid one, schema.check_entry says what is wrong and where.
-    """
+def param_rules(name: str) -> Dict[str, Callable[[object], object]]:
+    """The rule of each parameter of a `name` entry that is checked on its own (the DRW pair is check_drw), in
+    the constructor's order; `weight` is PaddleClas's, popped before the constructor."""
     spec = loss_spec(name)
+    return {COMBINING_WEIGHT: check_combining_weight, "num_class_list": check_num_class_list,
+            spec.strength: spec.rule, "epsilon": check_epsilon, "reduction": check_reduction}
+
+
+# What a parameter is for, when it is missing (the required two) or given a default (the others).
+REQUIRED = {COMBINING_WEIGHT: "PaddleClas's build_loss requires it in every loss entry",
+            "num_class_list": "the per-class training image counts (csce-config gen writes them)"}
+
+
+def param_defaults(name: str) -> Dict[str, object]:
+    """The constructor's default of each optional parameter of a `name` entry."""
+    spec = loss_spec(name)
+    return {spec.strength: spec.default, "epsilon": None, "reduction": "mean", "drw_start_epoch": None,
+            "iters_per_epoch": None}
+
+
+def entry_problems(values: object, name: str = LOSS_NAME) -> "list[ParamError]":
+    """Every rule a `- name: {...}` entry's mapping breaks, each located in the entry; [] when PaddleClas can build
+    it. The one statement of the entry's rules: validate's csce-params, gen and schema.py all read this."""
+    spec = loss_spec(name)
+    if not isinstance(values, dict):
+        return [ParamError(f"the {name} entry must map parameter names to values, got {values!r}")]
     known = (COMBINING_WEIGHT,) + spec.params
-    if any(key not in known for key in values) or not {COMBINING_WEIGHT, "num_class_list"} <= set(values):
-        return False
-    optional = {spec.strength: spec.rule, "epsilon": check_epsilon, "reduction": check_reduction}
-    try:
-        check_combining_weight(values[COMBINING_WEIGHT])
-        check_num_class_list(values["num_class_list"])
-        for key, rule in optional.items():
-            if key in values:
+    found = [ParamError(f"unknown parameter {key!r}: PaddleClas passes it to {name}(), which fails at train time "
+                        f"(accepted: {', '.join(known)})", (key,), at_key=True) for key in values if key not in known]
+    found += [ParamError(f"{key} is missing: {why}") for key, why in REQUIRED.items() if key not in values]
+    for key, rule in param_rules(name).items():
+        if key in values:
+            try:
                 rule(values[key])
+            except ParamError as error:
+                found.append(error if error.loc else ParamError(str(error), (key,)))
+    try:
         check_drw(values.get("drw_start_epoch"), values.get("iters_per_epoch"))
-    except ParamError:
-        return False
-    return True
+    except ParamError as error:
+        found.append(error)
+    return found
 
 
 # log of float32's smallest normal number (2 ** -126, about 1.2e-38): a weight below it is 0 or imprecise there.

@@ -4,9 +4,9 @@ Facts from PaddleClas's source (engine, build_loss, ImageNetDataset, build_datal
 returns the key path too, so callers can point at the line.
 """
 
-import math
 from typing import Any, List, Optional, Tuple
 
+from .drw import epoch_iterations
 from .yamlsource import Key, YamlSource
 
 Path_ = Tuple[Key, ...]
@@ -80,16 +80,60 @@ def loss_entries(source: YamlSource) -> List[Tuple[Path_, str, Any]]:
     return found
 
 
+GLOBAL: Path_ = ("Global",)
+
+
+def _positive_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
+
+
+def epoch_length_problems(source: YamlSource, needed: bool = False) -> List[Tuple[Path_, str]]:
+    """What is wrong with the keys iters_per_epoch is computed from, each with its key path. `needed`: the
+    caller must compute it (gen writing DRW keys), so a missing sampler or batch_size, or a sampler whose
+    length this tool cannot derive, is a problem too; otherwise those only make the comparison impossible."""
+    found: List[Tuple[Path_, str]] = []
+    section = source.get(GLOBAL)
+    section = section if isinstance(section, dict) else {}
+    epochs = section.get("epochs")
+    if "epochs" in section and not _positive_int(epochs):
+        found.append((GLOBAL + ("epochs",), "Global.epochs must be a positive integer (PaddleClas trains epochs "
+                                            f"1..Global.epochs), got {epochs!r}"))
+    for name in ("iter_per_epoch", "update_freq"):
+        value = section.get(name)
+        if value is not None and not _positive_int(value):
+            found.append((GLOBAL + (name,), f"Global.{name} must be a positive integer, got {value!r}"))
+    if section.get("iter_per_epoch"):
+        return found  # it overrides what the sampler gives
+    sampler = source.get(SAMPLER)
+    if not isinstance(sampler, dict):
+        if needed:
+            found.append((SAMPLER[:2], "DataLoader.Train.sampler is missing: the iterations per epoch come from its "
+                                       "batch_size (or set Global.iter_per_epoch)"))
+        return found
+    if ("batch_size" in sampler or needed) and not _positive_int(sampler.get("batch_size")):
+        got = f"got {sampler['batch_size']!r}" if "batch_size" in sampler else "it is missing"
+        found.append((SAMPLER + (("batch_size",) if "batch_size" in sampler else ()),
+                      f"DataLoader.Train.sampler.batch_size must be a positive integer, {got}"))
+    name = sampler.get("name", DEFAULT_SAMPLER)
+    if needed and name not in COUNTABLE_SAMPLERS:
+        found.append((SAMPLER + ("name",), f"the train sampler is {name}, whose batches per epoch this tool cannot "
+                                           "derive; set Global.iter_per_epoch"))
+    if "drop_last" in sampler and not isinstance(sampler["drop_last"], bool):
+        found.append((SAMPLER + ("drop_last",),
+                      f"DataLoader.Train.sampler.drop_last must be true or false, got {sampler['drop_last']!r}"))
+    return found
+
+
 def iters_per_epoch(source: YamlSource, samples: int, world_size: int = 1) -> int:
     """How many times the engine calls the train loss per epoch (engine.iter_per_epoch on Linux).
 
-    len(DistributedBatchSampler) = ceil(samples / world_size) / batch_size, floored with drop_last,
-    rounded up without; `Global.iter_per_epoch` overrides it; then floored to a multiple of `Global.update_freq`
-    (set to 1 when there are fewer iterations than that). The keys must have passed csce-drw-schedule
-    (rules/schedule.py), which checks each one; a sampler other than DistributedBatchSampler or LongTailSampler
-    (whose len() is DistributedBatchSampler's) is a ValueError.
+    len(DistributedBatchSampler) (drw.epoch_iterations: ceil(samples / world_size) / batch_size, floored with
+    drop_last, rounded up without); `Global.iter_per_epoch` overrides it; then floored to a multiple of
+    `Global.update_freq` (set to 1 when there are fewer iterations than that). The keys must have no
+    epoch_length_problems; a sampler other than DistributedBatchSampler or LongTailSampler (whose len() is
+    DistributedBatchSampler's) is a ValueError.
     """
-    global_section = source.get(("Global",)) or {}
+    global_section = source.get(GLOBAL) or {}
     fixed = global_section.get("iter_per_epoch")
     if fixed:
         iters = int(fixed)
@@ -98,9 +142,8 @@ def iters_per_epoch(source: YamlSource, samples: int, world_size: int = 1) -> in
         name = sampler.get("name", DEFAULT_SAMPLER)
         if name not in COUNTABLE_SAMPLERS:
             raise ValueError(f"the train sampler is {name}, whose batches per epoch this tool cannot derive")
-        batch_size = int(sampler["batch_size"])
-        per_rank = math.ceil(samples / world_size)
-        iters = per_rank // batch_size if sampler.get("drop_last", False) else math.ceil(per_rank / batch_size)
+        floor, ceil = epoch_iterations(samples, int(sampler["batch_size"]), world_size)
+        iters = floor if sampler.get("drop_last", False) else ceil
     update_freq = int(global_section.get("update_freq", 1))
     if iters < update_freq:
         update_freq = 1

@@ -1,7 +1,8 @@
 """LongTailSampler: class-aware re-sampling for PaddleClas, as a drop-in for DistributedBatchSampler.
 
-PaddleClas's build_dataloader builds `DataLoader.Train.sampler` by `eval(name)(dataset, **keys)` and fills
-`total_epochs` from Global.epochs because the constructor names it. It subclasses DistributedBatchSampler
+PaddleClas's build_dataloader builds `DataLoader.Train.sampler` by `eval(name)(dataset, **keys)` and (release/2.5.1
+and later) fills `total_epochs` from Global.epochs because the constructor names it, and its engine calls
+`set_epoch` on resume; older ones do neither (paddleclas_engine.py reads which a checkout does). It subclasses DistributedBatchSampler
 so that len() (iters_per_epoch, the lr schedule, the loss's DRW step count) is the same with either.
 """
 
@@ -11,7 +12,7 @@ from typing import Any, Iterator, List, Optional
 import numpy as np
 from paddle.io import DistributedBatchSampler
 
-from .counts import CountsError, check_power, check_start_epoch, epoch_probabilities, instance_balanced
+from .counts import CountsError, check_power, check_start_epoch, epoch_probabilities, instance_balanced, sampler_problems
 
 _log = logging.getLogger("ppcls")  # PaddleClas's own logger: messages land in its training log
 
@@ -19,9 +20,6 @@ _log = logging.getLogger("ppcls")  # PaddleClas's own logger: messages land in i
 class SamplerError(CountsError):
     """A LongTailSampler config that cannot work, found at construction rather than mid-training."""
 
-
-def _is_int(value: object) -> bool:
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 class LongTailSampler(DistributedBatchSampler):
@@ -37,33 +35,13 @@ class LongTailSampler(DistributedBatchSampler):
                  power: Optional[float] = None, progressive: bool = False, start_epoch: int = 1,
                  total_epochs: Optional[int] = None, seed: int = 0, num_replicas: Optional[int] = None,
                  rank: Optional[int] = None) -> None:
-        if not _is_int(batch_size) or batch_size < 1:
-            raise SamplerError(f"LongTailSampler: batch_size must be a whole number >= 1, got {batch_size!r}")
-        if shuffle is not True:
-            raise SamplerError("LongTailSampler draws at random by design; shuffle: False cannot be honoured "
-                               "(set shuffle: True, or use DistributedBatchSampler for a fixed order)")
-        if not isinstance(drop_last, bool):
-            raise SamplerError(f"LongTailSampler: drop_last must be true or false, got {drop_last!r}")
-        if not isinstance(progressive, bool):
-            raise SamplerError(f"LongTailSampler: progressive must be true or false, got {progressive!r}")
-        if progressive and power is not None:
-            raise SamplerError("LongTailSampler: give power or progressive: True, not both "
-                               "(progressive moves from instance- to class-balanced by its own formula)")
-        if not progressive and power is None:
-            raise SamplerError("LongTailSampler: give power (1.0 instance-balanced, 0.5 square-root, "
-                               "0.0 class-balanced) or progressive: True")
-        if total_epochs is not None and (not _is_int(total_epochs) or total_epochs < 1):
-            raise SamplerError(f"LongTailSampler: total_epochs must be a whole number >= 1, got {total_epochs!r}")
-        if progressive and total_epochs is None:
-            raise SamplerError("LongTailSampler: progressive: True needs total_epochs "
-                               "(PaddleClas fills it from Global.epochs)")
-        if not _is_int(seed):
-            raise SamplerError(f"LongTailSampler: seed must be a whole number, got {seed!r}")
-        try:
-            self.power = 1.0 if power is None else check_power(power)
-            self.start_epoch = check_start_epoch(start_epoch, total_epochs)
-        except CountsError as error:
-            raise SamplerError(f"LongTailSampler: {error}") from None
+        given = dict(batch_size=batch_size, shuffle=shuffle, drop_last=drop_last, power=power, progressive=progressive,
+                     start_epoch=start_epoch, seed=seed, num_replicas=num_replicas, rank=rank)
+        problems = sampler_problems(given, total_epochs)  # the check validate's sampler-params rule makes too
+        if problems:
+            raise SamplerError(problems[0][1])
+        self.power = 1.0 if power is None else check_power(power)
+        self.start_epoch = check_start_epoch(start_epoch, total_epochs)
         super().__init__(dataset, int(batch_size), num_replicas=num_replicas, rank=rank, shuffle=True,
                          drop_last=drop_last)
         self.progressive, self.total_epochs, self.seed = progressive, total_epochs, int(seed)

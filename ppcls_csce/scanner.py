@@ -28,7 +28,7 @@ from itertools import compress
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
-from .errors import CsceError
+from .errors import CsceError, ProblemsError
 from .list_reader import LineTooLong, blocks, identity, open_list
 from .params import MAX_CLASSES, class_count_problem
 from .report import ERROR, Problem
@@ -43,7 +43,7 @@ COMPILED = _plainscan is not None
 # Bytes per block: 1 MB scans the bench list a third faster than 256 KB and about as fast as 4 MB.
 # A module constant so the tests can make it tiny and cross block edges often.
 CHUNK_SIZE = 1 << 20
-# Problems shown by `raise_on_problems`.
+# Bad lines shown of a list before `... and N more` (weights.table_from_lists).
 SHOWN_PROBLEMS = 10
 
 RULE = "list-line"
@@ -70,28 +70,19 @@ class ListCounts:
         """Counts for classes 0..class_num-1 in order, 0 where a class has no line."""
         return [self.counts.get(label, 0) for label in range(class_num)]
 
-    def raise_on_problems(self) -> None:
-        """Fail with the first few bad lines, one per line, and how many there are in all."""
-        if not self.problem_total:
-            return
-        lines = [f"{problem.location()}: {problem.message}" for problem in self.problems[:SHOWN_PROBLEMS]]
-        noun = "bad line" if self.problem_total == 1 else "bad lines"
-        lines.append(f"{self.problem_total} {noun} in total")
-        raise CsceError("\n".join(lines))
-
 
 def scan_lists(paths: Sequence[PathLike], delimiter: str = " ", class_num: Optional[int] = None,
-               max_problems: Optional[int] = 20, class_num_source: str = "the class count") -> ListCounts:
+               max_problems: Optional[int] = 20) -> ListCounts:
     """Count labels in each list file (counts add up across files); collect bad lines, never raise on them.
 
     Raises CsceError only when a file cannot be read at all, is given twice, or for an unusable delimiter or
-    class_num (`class_num_source` says where that came from: "--class-num", "CFG:3:14: Arch.class_num").
+    class_num.
     """
     if not isinstance(delimiter, str) or not delimiter:
         raise CsceError(f"the delimiter must be a non-empty string, got {delimiter!r}")
     why = None if class_num is None else class_count_problem(class_num)
     if why is not None:
-        raise CsceError(f"{class_num_source} {why}")
+        raise CsceError(f"the class count {why}")
     if max_problems is not None and max_problems < 0:
         raise ValueError("max_problems must be >= 0 or None")
     scan = _Scan(delimiter, class_num, max_problems)
@@ -267,16 +258,16 @@ class _Scan:
             key = identity(handle)
             same = path if key is None else self.seen.setdefault(key, path)
             if same is not path:
-                raise CsceError(f"{path}: the same file as {same}, given twice: every count would double")
+                raise CsceError(f"the same file as {same}, given twice: every count would double", path)
             lines = 0
             try:
                 for buf, lo, hi in blocks(handle, CHUNK_SIZE):
                     lines = self._add(path, lines, _block(buf, lo, hi, self.delimiter, self.delim, self.class_num,
                                                           self.max_problems, self.tally))
             except LineTooLong as error:
-                raise CsceError(f"{path}:{lines + 1}: {error}") from None
+                raise CsceError(error.message, path, lines + 1) from None
             except OSError as error:
-                raise CsceError(f"{path}: cannot read ({error.strerror or error})") from None
+                raise CsceError(f"cannot read ({error.strerror or error})", path) from None
 
     def _add(self, path: Path, offset: int, block: _Block) -> int:
         self.samples += block.samples

@@ -8,7 +8,9 @@ from typing import Dict, Union
 
 from .atomic import write_png
 from .errors import CsceError
-from .weights import FEW_SHOT_BELOW, MANY_SHOT_ABOVE, WeightTable
+from .counts import FEW_SHOT_BELOW, MANY_SHOT_ABOVE, by_thresholds, shot_rule
+from .weights import WeightTable
+from .shell import command
 
 
 def values_key(table: WeightTable) -> str:
@@ -28,6 +30,7 @@ def as_dict(table: WeightTable) -> Dict[str, object]:
         "imbalance_ratio": table.imbalance_ratio,
         "shots": {name: {"classes": labels, "count": len(labels)} for name, labels in shots.items()},
         "shot_thresholds": {"many_above": MANY_SHOT_ABOVE, "few_below": FEW_SHOT_BELOW},
+        "shot_rule": shot_rule(table.num_class_list),
         "clamped_empty_classes": table.clamped,
     }
 
@@ -36,15 +39,22 @@ def render_json(table: WeightTable) -> str:
     return json.dumps(as_dict(table), indent=2) + "\n"
 
 
+def shots_line(table: WeightTable) -> str:
+    """How many classes each shot group has, and by which rule (counts.shot_groups, as LongTailAcc groups them)."""
+    shots = table.shots()
+    if by_thresholds(table.num_class_list):
+        return (f"many-shot (>{MANY_SHOT_ABOVE}): {len(shots['many'])} classes, medium ({FEW_SHOT_BELOW}-"
+                f"{MANY_SHOT_ABOVE}): {len(shots['medium'])}, few-shot (<{FEW_SHOT_BELOW}): {len(shots['few'])}")
+    return (f"shot groups by {shot_rule(table.num_class_list)}: many {len(shots['many'])} classes, medium "
+            f"{len(shots['medium'])}, few {len(shots['few'])}")
+
+
 def render_text(table: WeightTable) -> str:
     shots = table.shots()
     shot_of = {label: name for name, labels in shots.items() for label in labels}
     out = io.StringIO()
     out.write(f"{table.summary()}\n")
-    out.write(
-        f"many-shot (>{MANY_SHOT_ABOVE}): {len(shots['many'])} classes, medium ({FEW_SHOT_BELOW}-{MANY_SHOT_ABOVE}): "
-        f"{len(shots['medium'])}, few-shot (<{FEW_SHOT_BELOW}): {len(shots['few'])}\n\n"
-    )
+    out.write(shots_line(table) + "\n\n")
     out.write(f"{table.loss}: {table.spec.formula}\n")
     out.write(f"{'class':>7} {'images':>10} {'share':>8} {table.column:>10}  shot\n")
     total = sum(table.num_class_list)
@@ -58,7 +68,7 @@ def plot(table: WeightTable, path: Union[str, Path]) -> None:
     try:
         import matplotlib
     except ImportError:
-        raise CsceError("--plot needs matplotlib: pip install 'ppcls-csce[plot]'") from None
+        raise CsceError(f"--plot needs matplotlib: {command('pip', 'install', 'ppcls-csce[plot]')}") from None
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -4,21 +4,20 @@ Each file is checked on its own (pre-commit runs several processes on chunks of 
 is kept between files), with every rule in `rules.RULES`; a file never stops at its first problem.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import List, Sequence, Union
 
 from .atomic import WriteError, write_atomic
 from .edit import apply_edits
-from .errors import CsceError
+from .errors import ProblemsError
 from .report import ERROR, WARNING, Problem
 from .checks import check_source, load_problem
 from .rules import Options
-from .rules.stale import STALE
 from .rules.yaml_file import FILE
 from .yamlsource import YamlLoadError, load_yaml, parse_yaml
 
-__all__ = ["FileResult", "Options", "check_source", "exit_code", "validate_file", "validate_paths", "validate_text"]
+__all__ = ["FileResult", "Options", "check_source", "exit_code", "validate_file", "validate_text"]
 
 
 @dataclass
@@ -51,9 +50,9 @@ def validate_file(path: Union[str, Path], options: Options = Options(), fix: boo
     if not (fix and edits):
         return FileResult(name, problems)
     try:
-        new_text = apply_edits(source.text, edits)
-    except CsceError as error:
-        return FileResult(name, problems + [Problem(name, None, None, ERROR, STALE.id, f"cannot fix: {error}")])
+        new_text = apply_edits(source.text, edits, source)
+    except ProblemsError as error:
+        return FileResult(name, problems + [replace(problem, path=problem.path or name) for problem in error.problems])
     if new_text == source.text:
         return FileResult(name, problems)
     try:
@@ -62,10 +61,6 @@ def validate_file(path: Union[str, Path], options: Options = Options(), fix: boo
         why = f"cannot write the fix: {error.reason}"
         return FileResult(name, problems + [Problem(name, None, None, ERROR, FILE.id, why)])
     return FileResult(name, validate_text(new_text, name, options), fixed=True)
-
-
-def validate_paths(paths: Sequence[Union[str, Path]], options: Options = Options(), fix: bool = False) -> List[FileResult]:
-    return [validate_file(path, options, fix) for path in paths]
 
 
 def exit_code(results: Sequence[FileResult], strict: bool = False) -> int:

@@ -1,11 +1,10 @@
 """From counted images to the per-class table of a loss (weights, or the logit adjustment): class count, empty
 classes, imbalance, shot groups."""
 
-import os
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence
 
-from .counts import FEW_SHOT_BELOW, MANY_SHOT_ABOVE
+from .counts import shot_groups
 from .errors import CsceError, ProblemsError
 from . import params
 from .report import ERROR, note
@@ -43,11 +42,8 @@ class WeightTable:
         return max(self.num_class_list) / min(self.num_class_list)
 
     def shots(self) -> Dict[str, List[int]]:
-        groups: Dict[str, List[int]] = {"many": [], "medium": [], "few": []}
-        for label, count in enumerate(self.num_class_list):
-            key = "many" if count > MANY_SHOT_ABOVE else "few" if count < FEW_SHOT_BELOW else "medium"
-            groups[key].append(label)
-        return groups
+        """The shot groups of the classes (counts.shot_groups, the one rule LongTailAcc uses too)."""
+        return shot_groups(self.num_class_list)
 
     def summary(self) -> str:
         return (
@@ -104,20 +100,14 @@ def build_table(counts: ListCounts, class_num: Optional[int], gamma: float, clam
 def table_from_lists(paths: Sequence[str], delimiter: str = " ", class_num: Optional[int] = None,
                      gamma: float = 1.0, clamp_empty: bool = False,
                      origin: Optional[ClassCountOrigin] = None, loss: str = params.LOSS_NAME) -> WeightTable:
-    """Scan the train lists (every bad line fails, each with its place) and weigh the classes."""
-    seen: Dict[str, str] = {}
-    for path in paths:
-        key = os.path.realpath(path)
-        if key in seen:
-            raise CsceError(f"{path} is given twice (as {seen[key]} before): its images would count twice",
-                            path=str(path))
-        seen[key] = path
+    """Scan the train lists (every bad line fails, each with its place; a file given twice, under any name, is the
+    scanner's error) and weigh the classes."""
     counts = scan_lists(paths, delimiter=delimiter, class_num=class_num)
     if counts.problem_total:
         problems = list(counts.problems[:SHOWN_PROBLEMS])
         hidden = counts.problem_total - len(problems)
         if hidden > 0:
             problems.append(note(f"... and {hidden} more bad line{'s' if hidden > 1 else ''}", problems[-1].path,
-                                 severity=ERROR))
+                                 problems[-1].rule, severity=ERROR))
         raise ProblemsError(problems)
     return build_table(counts, class_num, gamma, clamp_empty, ", ".join(map(str, paths)), origin, loss)

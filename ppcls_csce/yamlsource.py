@@ -7,9 +7,9 @@ Nothing in a config is ever executed: only SafeLoader is used.
 import os
 import re
 import stat
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
 
 import yaml
 
@@ -41,6 +41,9 @@ class YamlSource:
     text: str
     root: Optional[yaml.Node]
     data: Any
+    # The nodes an alias (`*name`, also as a `<<: *name` merge key) refers to, by id: (node, how many places use
+    # it, its anchor included). An edit inside one of them changes every such place (edit.shared_edit).
+    aliased: Dict[int, Tuple[yaml.Node, int]] = field(default_factory=dict)
 
     # --- positions -------------------------------------------------------------------------------------------
     def node_at(self, keys: Sequence[Key]) -> Optional[yaml.Node]:
@@ -113,7 +116,9 @@ def iter_duplicate_keys(node: Optional[yaml.Node]) -> Iterator[yaml.Node]:
         if isinstance(current, yaml.MappingNode):
             keys_seen = set()
             for key_node, value_node in current.value:
-                if isinstance(key_node, yaml.ScalarNode):
+                # a key a `<<:` merge key brought in (its text is the anchor's, before this mapping) may be
+                # overridden here: that is what merge keys are for
+                if isinstance(key_node, yaml.ScalarNode) and key_node.start_mark.index >= current.start_mark.index:
                     if key_node.value in keys_seen:
                         yield key_node
                     keys_seen.add(key_node.value)
@@ -122,14 +127,18 @@ def iter_duplicate_keys(node: Optional[yaml.Node]) -> Iterator[yaml.Node]:
             stack.extend(current.value)
 
 
-def alias_expansion(root: Optional[yaml.Node], limit: int = MAX_ALIAS_EXPANSION) -> int:
-    """How many nodes aliases add when the document is expanded, memoised so a bomb costs O(nodes); capped."""
+def alias_expansion(root: Optional[yaml.Node], limit: int = MAX_ALIAS_EXPANSION,
+                    aliased: Optional[Dict[int, Tuple[yaml.Node, int]]] = None) -> int:
+    """How many nodes aliases add when the document is expanded, memoised so a bomb costs O(nodes); capped.
+    Every node reached again (an alias) is counted into `aliased` on the way: (node, places that use it)."""
     memo: dict = {}
     cap = limit * 10 + 1
 
     def size(node: yaml.Node) -> int:
         known = memo.get(id(node))
         if known is not None:
+            if aliased is not None:
+                aliased[id(node)] = (node, aliased.get(id(node), (node, 1))[1] + 1)
             return known
         memo[id(node)] = cap  # a cycle (recursive alias) counts as too big
         total = 1
@@ -177,7 +186,8 @@ def parse_yaml(text: str, path: str = "<string>") -> YamlSource:
         loader = _loader_for(text)(text)
         try:
             root = loader.get_single_node()
-            if root is not None and alias_expansion(root) > MAX_ALIAS_EXPANSION:
+            aliased: Dict[int, Tuple[yaml.Node, int]] = {}
+            if root is not None and alias_expansion(root, aliased=aliased) > MAX_ALIAS_EXPANSION:
                 raise YamlLoadError(
                     f"aliases expand the document by more than {MAX_ALIAS_EXPANSION} nodes "
                     "(an alias bomb?); refused",
@@ -192,12 +202,12 @@ def parse_yaml(text: str, path: str = "<string>") -> YamlSource:
         mark = error.problem_mark or error.context_mark
         problem = " ".join(part for part in (error.context, error.problem) if part) or "invalid YAML"
         line, column = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
-        raise YamlLoadError(f"YAML syntax error: {problem}", line, column) from None
+        raise YamlLoadError(f"not valid YAML: {problem}", line, column) from None
     except yaml.YAMLError as error:
-        raise YamlLoadError(f"YAML error: {error}") from None
+        raise YamlLoadError(f"not valid YAML: {error}") from None
     except RecursionError:
         raise YamlLoadError("the document nests too deeply to read", rule="yaml-alias-bomb") from None
-    return YamlSource(path=path, text=text, root=root, data=data)
+    return YamlSource(path=path, text=text, root=root, data=data, aliased=aliased)
 
 
 # No PaddleClas config comes near this (the largest real ones, with 100,000-class num_class_list values, are
@@ -209,7 +219,7 @@ def read_text(path: Union[str, Path]) -> str:
     """The file's text as PaddleClas would read it (UTF-8); one-line errors for anything else. Only a regular
     file up to MAX_CONFIG_BYTES is read (opened without blocking, so a FIFO cannot hang the run)."""
     try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_BINARY", 0) | getattr(os, "O_NONBLOCK", 0))  # O_BINARY: Windows keeps CR bytes
     except FileNotFoundError:
         raise YamlLoadError("no such file", rule="file") from None
     except IsADirectoryError:

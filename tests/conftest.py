@@ -8,10 +8,15 @@ puts the reasons in pytest's summary). PPCLS_CSCE_PADDLECLAS="" turns the defaul
 A test needs the checkout when it is marked `paddleclas` or `engine`, or when its code (or a module-level helper
 it calls) names one of CHECKOUT_NAMES: the skip is added at collection, so no such test can fail for the want of
 a checkout, and none is forgotten.
+
+The same way, without paddle a test marked `paddle` or whose code names paddle is skipped, and on Windows a test whose code reaches a POSIX-only call (POSIX_NAMES: FIFOs, symlinks, owners,
+mode bits, /dev/null) is skipped with the reason: the package guards them, its tests exercise them.
 """
 
+import importlib.util
 import os
 import types
+import zlib
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set
 
@@ -43,6 +48,15 @@ SHARED_CONFIGS = (PADDLECLAS / "ppcls" / "configs") if PADDLECLAS else REPO / "t
 CHECKOUT_NAMES = frozenset({"SHARED_CONFIGS", "PADDLECLAS", "CONFIGS", "ROUND_TRIP", "PULC_CONFIG", "real_configs"})
 
 needs_paddleclas = pytest.mark.skipif(PADDLECLAS is None, reason=SKIP_REASON)
+
+# Attributes and calls that only POSIX has, or that mean something else on Windows (a mode is one read-only bit,
+# a symlink needs a privilege, os.devnull is `nul`, not a character device).
+POSIX_NAMES = frozenset({"mkfifo", "symlink_to", "symlink", "geteuid", "getuid", "getgid", "chown", "chmod",
+                         "umask", "devnull", "getloadavg", "sched_getaffinity", "S_ISCHR", "S_ISFIFO"})
+POSIX = os.name == "posix"
+PADDLE = importlib.util.find_spec("paddle") is not None
+PADDLE_REASON = "needs paddle: pip install -e '.[paddle]' (the README's test command installs it)"
+POSIX_REASON = "POSIX only (FIFOs, symlinks, owners, mode bits or /dev/null): not on this platform"
 
 
 def real_configs() -> List[Path]:
@@ -84,13 +98,31 @@ def _needs_checkout(item: pytest.Item) -> bool:
     return bool(_names_reached(function, set()) & CHECKOUT_NAMES)
 
 
+def needs_paddle(item: pytest.Item) -> bool:
+    """Marked `paddle`, or its code (or a module-level helper it calls) names paddle (`import paddle` inside)."""
+    if item.get_closest_marker("paddle"):
+        return True
+    function = getattr(item, "function", None)
+    return isinstance(function, types.FunctionType) and "paddle" in _names_reached(function, set())
+
+
+def needs_posix(item: pytest.Item) -> bool:
+    """Whether the test's code (or a module-level helper it calls) reaches one of POSIX_NAMES."""
+    function = getattr(item, "function", None)
+    return isinstance(function, types.FunctionType) and bool(_names_reached(function, set()) & POSIX_NAMES)
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: List[pytest.Item]) -> None:
-    if PADDLECLAS is not None:
-        return
     skip = pytest.mark.skip(reason=SKIP_REASON)
+    posix_skip = pytest.mark.skip(reason=POSIX_REASON)
+    paddle_skip = pytest.mark.skip(reason=PADDLE_REASON)
     for item in items:
-        if _needs_checkout(item):
+        if PADDLECLAS is None and _needs_checkout(item):
             item.add_marker(skip, append=False)
+        elif not PADDLE and needs_paddle(item):
+            item.add_marker(paddle_skip, append=False)
+        elif not POSIX and needs_posix(item):
+            item.add_marker(posix_skip, append=False)
 
 
 def list_lines(counts: Sequence[int], delimiter: str = " ") -> List[str]:
@@ -99,7 +131,7 @@ def list_lines(counts: Sequence[int], delimiter: str = " ") -> List[str]:
     for label, count in enumerate(counts):
         synset = f"n{1440764 + label * 7919:08d}"
         lines.extend(f"train/{synset}/{synset}_{i + 1}.JPEG{delimiter}{label}" for i in range(count))
-    lines.sort(key=lambda line: hash(line) % 9973)
+    lines.sort(key=lambda line: zlib.crc32(line.encode()))  # mixed, and the same bytes every run
     return lines
 
 

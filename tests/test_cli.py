@@ -131,6 +131,7 @@ def test_bad_input_gives_exactly_its_located_lines(workdir, args, stdout_lines, 
     assert {path.name: path.read_bytes() for path in workdir.iterdir()} == before  # nothing written
 
 
+@pytest.mark.paddle
 def test_smoke_reports_the_config_problem_like_validate(workdir):
     done = console(["smoke", "--config", "celoss.yaml"], workdir)
     smoke_loss = ("celoss.yaml:5:3: error: Loss.Train has CELoss but none of CostSensitiveCE, ClassBalancedCE, "

@@ -95,14 +95,6 @@ def test_shot_groups_fall_back_to_thirds_when_a_group_would_be_empty() -> None:
     assert "thirds" in shot_rule([30, 10, 50])
 
 
-def test_weights_uses_the_one_definition_of_the_thresholds() -> None:
-    from ppcls_csce import weights
-
-    assert weights.MANY_SHOT_ABOVE is counts.MANY_SHOT_ABOVE and weights.FEW_SHOT_BELOW is counts.FEW_SHOT_BELOW
-    source = (Path(weights.__file__)).read_text()
-    assert "= 100" not in source and "= 20" not in source
-
-
 def test_counts_imports_the_standard_library_only() -> None:
     """install inlines counts.py into PaddleClas, where neither numpy nor this package need be importable."""
     tree = ast.parse(Path(counts.__file__).read_text())

@@ -3,7 +3,7 @@
 import pytest
 import yaml
 
-from ppcls_csce.edit import TextEdit, apply_edits, set_key, set_keys, yaml_float, yaml_int_list
+from ppcls_csce.edit import TextEdit, apply_edits, set_keys, yaml_float, yaml_int_list
 from ppcls_csce.errors import CsceError
 from ppcls_csce.yamlsource import parse_yaml
 
@@ -24,7 +24,7 @@ def test_set_key_adds_after_the_last_key_keeping_comments_and_crlf():
     text = "L:\r\n  - CELoss:\r\n      weight: 1.0  # keep me\r\nNext: 1\r\n"
     source = parse_yaml(text)
     mapping = source.node_at(("L", 0, "CELoss"))
-    new = apply_edits(text, [set_key(text, mapping, "gamma", "0.5")])
+    new = apply_edits(text, [*set_keys(text, mapping, [("gamma", "0.5")])])
     assert new == "L:\r\n  - CELoss:\r\n      weight: 1.0  # keep me\r\n      gamma: 0.5\r\nNext: 1\r\n"
 
 
@@ -32,9 +32,9 @@ def test_set_key_replaces_an_existing_value_only():
     text = "a: {weight: 1.0, gamma: 2.0}  # c\nb:\n  gamma: 3.0\n  n: [1,\n      2]\n"
     source = parse_yaml(text)
     edits = [
-        set_key(text, source.node_at(("a",)), "gamma", "0.5"),
-        set_key(text, source.node_at(("b",)), "n", "[7, 8]"),
-        set_key(text, source.node_at(("a",)), "n", "[1]"),
+        *set_keys(text, source.node_at(("a",)), [("gamma", "0.5")]),
+        *set_keys(text, source.node_at(("b",)), [("n", "[7, 8]")]),
+        *set_keys(text, source.node_at(("a",)), [("n", "[1]")]),
     ]
     assert apply_edits(text, edits) == "a: {weight: 1.0, gamma: 0.5, n: [1]}  # c\nb:\n  gamma: 3.0\n  n: [7, 8]\n"
 
@@ -43,7 +43,7 @@ def test_set_key_fills_an_empty_value_and_handles_a_missing_final_newline():
     text = "m:\n  gamma:\n  weight: 1.0"
     source = parse_yaml(text)
     mapping = source.node_at(("m",))
-    new = apply_edits(text, [set_key(text, mapping, "gamma", "1.0"), set_key(text, mapping, "x", "2")])
+    new = apply_edits(text, [*set_keys(text, mapping, [("gamma", "1.0")]), *set_keys(text, mapping, [("x", "2")])])
     assert yaml.safe_load(new) == {"m": {"gamma": 1.0, "weight": 1.0, "x": 2}}
     assert new == "m:\n  gamma: 1.0\n  weight: 1.0\n  x: 2"
 

@@ -366,6 +366,7 @@ def test_a_symlinked_init_is_written_through(tmp_path: Path) -> None:
     assert (checkout / METRIC.init).is_symlink() and real.read_bytes() == original
 
 
+@pytest.mark.paddle
 def test_installed_checkout_builds_the_loss_by_name(checkout: Path) -> None:
     """What tools/train.py does: import ppcls.loss from the checkout, build_loss with the YAML entry."""
     assert run("install", "--paddleclas", str(checkout)).exit_code == 0

@@ -22,6 +22,8 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import pytest
 
+from ppcls_csce.counts import shot_groups
+
 REPO = Path(__file__).resolve().parents[1]
 SCRIPT = REPO / "examples" / "longtail" / "digits" / "run.py"
 RATIOS = (10, 100)
@@ -44,6 +46,7 @@ def run(out: Path, *flags: str) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    pytest.importorskip("paddle", reason="the digits example trains with paddle: pip install -e '.[paddle]'")
     out = tmp_path_factory.mktemp("longtail") / "out"
     done = run(out, "--seeds", "2", "--epochs", "2", "--ratios", *map(str, RATIOS), "--keep-lists")
     assert done.returncode == 0, done.stderr
@@ -261,8 +264,8 @@ def test_quick_run_trains_every_available_arm_and_seed_in_paddleclas(quick: Quic
         assert record["metrics"]["balanced"] == pytest.approx(sum(per_class) / 10)
         # A balanced test set: top-1 (counted by lteval over images) equals the mean per-class recall.
         assert record["top1"] == pytest.approx(record["metrics"]["balanced"], abs=1e-9)
-        rarest = sorted(range(10), key=lambda c: (-record["counts"][c], c))[8:]
-        assert record["metrics"]["few"] == pytest.approx(sum(per_class[c] for c in rarest) / 2)
+        few = shot_groups(record["counts"])["few"]  # the one rule, as LongTailAcc and stats group the classes
+        assert record["metrics"]["few"] == pytest.approx(sum(per_class[c] for c in few) / len(few))
         assert record["wall_seconds"] > 0 and record["paddle"]
     assert HEX40.match(data["engine"]["paddleclas_commit"])
     assert data["engine"]["trainer"] == "PaddleClas tools/train.py"
@@ -454,6 +457,8 @@ def test_the_adjust_page_shows_the_committed_results() -> None:
 
 def test_idx_reader_and_png_lists(tmp_path: Path) -> None:
     import gzip
+
+    pytest.importorskip("cv2", reason="writes PNGs with OpenCV: pip install -e '.[engine]'")
 
     ltdata = load_module("ltdata")
     images = np.arange(3 * 28 * 28, dtype=np.uint8).reshape(3, 28, 28)

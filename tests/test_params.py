@@ -143,7 +143,8 @@ def test_tau_and_beta_rules(rule, good, bad):
 def test_registry_describes_the_three_losses():
     assert list(params.LOSSES) == ["CostSensitiveCE", "ClassBalancedCE", "BalancedSoftmaxCE"]
     assert [spec.key for spec in params.LOSSES.values()] == ["CS_CELoss", "ClassBalancedCELoss", "BalancedSoftmaxCELoss"]
-    assert params.LOSS_PARAMS == ("num_class_list", "gamma", "epsilon", "reduction", "drw_start_epoch", "iters_per_epoch")
+    assert params.LOSSES["CostSensitiveCE"].params == ("num_class_list", "gamma", "epsilon", "reduction",
+                                                       "drw_start_epoch", "iters_per_epoch")
     tau = params.loss_spec("BalancedSoftmaxCE")
     assert tau.params == ("num_class_list", "tau", "epsilon", "reduction", "drw_start_epoch", "iters_per_epoch")
     assert not tau.weighted and tau.per_class([1, 10], 1.0) == params.logit_adjustment([1, 10], 1.0)
@@ -152,14 +153,26 @@ def test_registry_describes_the_three_losses():
         params.loss_spec("CELoss")
 
 
-def test_entry_is_valid_per_loss():
+def test_entry_problems_per_loss():
     base = {"weight": 1.0, "num_class_list": [10, 3]}
-    assert params.entry_is_valid({**base, "gamma": 2.0})  # CostSensitiveCE, the old call
-    assert params.entry_is_valid({**base, "tau": 2.0}, "BalancedSoftmaxCE")
-    assert not params.entry_is_valid({**base, "tau": 2.0})
-    assert not params.entry_is_valid({**base, "gamma": 2.0}, "ClassBalancedCE")
-    assert params.entry_is_valid({**base, "beta": 0.99, "drw_start_epoch": 2, "iters_per_epoch": 4}, "ClassBalancedCE")
-    assert not params.entry_is_valid({**base, "beta": 1.0}, "ClassBalancedCE")
+    assert params.entry_problems({**base, "gamma": 2.0}) == []  # CostSensitiveCE by default
+    assert params.entry_problems({**base, "tau": 2.0}, "BalancedSoftmaxCE") == []
+    [unknown] = params.entry_problems({**base, "tau": 2.0})
+    assert (unknown.loc, unknown.at_key) == (("tau",), True)
+    [unknown] = params.entry_problems({**base, "gamma": 2.0}, "ClassBalancedCE")
+    assert "unknown parameter 'gamma'" in str(unknown)
+    assert params.entry_problems({**base, "beta": 0.99, "drw_start_epoch": 2, "iters_per_epoch": 4}, "ClassBalancedCE") == []
+    [beta] = params.entry_problems({**base, "beta": 1.0}, "ClassBalancedCE")
+    assert beta.loc == ("beta",) and "[0, 1)" in str(beta)
+
+
+def test_entry_problems_are_all_found_in_one_pass():
+    """A broken DRW pair does not hide the other fields' problems (pydantic's model check did)."""
+    found = params.entry_problems({"num_class_list": [3, 0], "gamma": -1, "drw_start_epoch": 2, "gama": 1})
+    assert sorted((problem.loc, problem.at_key) for problem in found) == [
+        ((), False), ((), False), (("gama",), True), (("gamma",), False), (("num_class_list", 1), False)]
+    assert {str(problem).split(":")[0] for problem in found if not problem.loc} == {
+        "weight is missing", "deferred re-weighting needs both drw_start_epoch and iters_per_epoch; iters_per_epoch is missing"}
 
 
 def test_weight_underflow_at_float32s_smallest_normal():

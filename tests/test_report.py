@@ -43,12 +43,13 @@ def test_text_escapes_what_would_break_the_line_or_the_encoding():
     assert "\n" not in line and line.encode("utf-8")
 
 
-def test_csce_error_is_one_problem_parsed_from_its_message():
-    located = CsceError("list.txt:4: cannot read")
-    assert isinstance(located, ProblemsError)
-    [problem] = located.problems
-    assert (problem.path, problem.line, problem.column, problem.message) == ("list.txt", 4, None, "cannot read")
+def test_csce_error_is_one_problem_whose_place_is_data_never_parsed_from_its_message():
+    looks_located = CsceError("list.txt:4: cannot read")  # text that looks like a place stays text
+    assert isinstance(looks_located, ProblemsError)
+    assert format_text(looks_located.problems) == "csce-config: error: list.txt:4: cannot read [input]\n"
     [plain] = CsceError("--plot needs matplotlib: pip install it").problems
     assert (plain.path, plain.message) == ("", "--plot needs matplotlib: pip install it")
     [given] = CsceError("why", path="c.yaml", line=3, column=1, rule="gen-loss").problems
     assert given.as_text() == "c.yaml:3:1: error: why [gen-loss]"
+    [spaced] = CsceError("no such file", path="my data/train list.txt", line=2).problems
+    assert spaced.as_text() == "my data/train list.txt:2: error: no such file [input]"

@@ -1,4 +1,4 @@
-"""The pydantic model delegates every rule to params, and maps errors to key paths."""
+"""The pydantic models are built from params and hold no rule of their own; check_entry locates every problem."""
 
 from ppcls_csce.schema import CostSensitiveCEParams, check_entry
 
@@ -48,6 +48,8 @@ import pytest  # noqa: E402
 from hypothesis import given, settings, strategies as st  # noqa: E402
 
 from ppcls_csce import params  # noqa: E402
+from pydantic import ValidationError  # noqa: E402
+
 from ppcls_csce.schema import MODELS  # noqa: E402
 
 
@@ -92,6 +94,15 @@ _VALUE = st.one_of(st.none(), st.booleans(), st.floats(allow_nan=True, allow_inf
 @given(name=st.sampled_from(sorted(params.LOSSES)),
        extra=st.dictionaries(st.sampled_from(["gamma", "beta", "tau", "epsilon", "reduction", "drw_start_epoch",
                                               "iters_per_epoch", "weight", "num_class_list"]), _VALUE, max_size=3))
-def test_fast_path_agrees_with_the_model_for_every_loss(name, extra):
+def test_the_model_accepts_exactly_what_the_rules_accept(name, extra):
+    """The model holds no rule of its own: it validates an entry exactly when params.entry_problems finds nothing,
+    and then gives the defaults the constructor has."""
     values = {"weight": 1.0, "num_class_list": [50, 7, 2], **extra}
-    assert params.entry_is_valid(values, name) == (check_entry(values, name=name) == [])
+    try:
+        model = MODELS[name].model_validate(values)
+    except ValidationError:
+        model = None
+    assert (model is not None) == (params.entry_problems(values, name) == [])
+    if model is not None:
+        spec = params.LOSSES[name]
+        assert getattr(model, spec.strength) == values.get(spec.strength, spec.default)

@@ -9,14 +9,16 @@ import numpy as np
 import pytest
 from click.testing import CliRunner, Result
 
-from ppcls_csce import smoke
-from ppcls_csce.cli import cli
-from ppcls_csce.errors import ProblemsError
+pytest.importorskip("paddle", reason="smoke runs paddle: pip install -e '.[paddle]'")
+from ppcls_csce import smoke  # noqa: E402
+from ppcls_csce.cli import cli  # noqa: E402
+from ppcls_csce.errors import ProblemsError  # noqa: E402
 
-from conftest import SHARED_CONFIGS, write_list
+from conftest import EXAMPLES, write_list  # noqa: E402
 
-# PULC's language classifier: 10 classes, CELoss with epsilon 0.1, ImageNetDataset, batch 256, drop_last False.
-PULC_CONFIG = SHARED_CONFIGS / "PULC" / "language_classification" / "PPLCNet_x1_0.yaml"
+# The bundled example (no PaddleClas checkout needed): 10 classes, CELoss with epsilon 0.1 in Loss.Train and
+# Loss.Eval, ImageNetDataset, batch 64, drop_last False.
+EXAMPLE_CONFIG = EXAMPLES / "ResNet18_longtail.yaml"
 COUNTS = [500, 300, 180, 108, 65, 39, 23, 14, 8, 5]
 SMALL = ["--steps", "2", "--batch-size", "16"]
 
@@ -36,14 +38,14 @@ def checks_of(result: Result) -> dict:
 
 
 def gen_config(tmp_path: Path, *extra: str) -> Path:
-    """A config the way a user gets one: `csce-config gen --config PULC -o`; without DRW (`--drw-epoch 1`, gen's
+    """A config the way a user gets one: `csce-config gen --config EXAMPLE -o`; without DRW (`--drw-epoch 1`, gen's
     opt-out of its default) unless `extra` gives a --drw-epoch."""
     if "--drw-epoch" not in extra:
         extra = (*extra, "--drw-epoch", "1")
     train_list = write_list(tmp_path / "train_list.txt", COUNTS)
     output = tmp_path / "config.yaml"
     result = CliRunner().invoke(
-        cli, ["gen", "--train-list", str(train_list), "--config", str(PULC_CONFIG), "-o", str(output), *extra]
+        cli, ["gen", "--train-list", str(train_list), "--config", str(EXAMPLE_CONFIG), "-o", str(output), *extra]
     )
     assert result.exit_code == 0, result.stderr
     return output
@@ -86,10 +88,10 @@ def test_config_built_by_gen_with_drw(tmp_path: Path) -> None:
     report = json.loads(result.stdout)
     loss = only_loss(report)["loss"]
     assert loss["classes"] == 10 and loss["epsilon"] == pytest.approx(0.1)  # gen kept CELoss's label smoothing
-    # 1242 images, batch 256, drop_last False: 5 iterations per epoch, CS_CE from training step 5.
-    assert (loss["drw_start_epoch"], loss["iters_per_epoch"]) == (2, 5)
+    # 1242 images, batch 64, drop_last False: 20 iterations per epoch, CS_CE from training step 20.
+    assert (loss["drw_start_epoch"], loss["iters_per_epoch"]) == (2, 20)
     checks = checks_of(result)
-    assert checks["DRW"]["status"] == "pass" and "step counter 7 (expected 7)" in checks["DRW"]["detail"]
+    assert checks["DRW"]["status"] == "pass" and "step counter 22 (expected 22)" in checks["DRW"]["detail"]
     assert checks["reference loss"]["status"] == "pass"
 
 
@@ -236,12 +238,12 @@ def test_amp_fp16_logits_on_cpu() -> None:
 
 
 def test_config_without_cs_ce(tmp_path: Path) -> None:
-    result = invoke(["--config", str(PULC_CONFIG), *SMALL])
+    result = invoke(["--config", str(EXAMPLE_CONFIG), *SMALL])
     assert result.exit_code == 1
     assert result.stdout == ""
     line = result.stderr.strip()
     assert "\n" not in line
-    assert line.startswith(f"{PULC_CONFIG}:29:3: error: Loss.Train has CELoss but none of CostSensitiveCE")
+    assert line.startswith(f"{EXAMPLE_CONFIG}:23:3: error: Loss.Train has CELoss but none of CostSensitiveCE")
     assert "csce-config gen" in line and line.endswith(" [smoke-loss]")
 
 
@@ -343,3 +345,69 @@ def test_synthetic_counts_long_tailed() -> None:
     counts = smoke.synthetic_counts(11)
     assert counts[0] == 1000 and counts[-1] == 10 and counts == sorted(counts, reverse=True)
     assert smoke.synthetic_counts(1) == [1000]
+
+
+# --- the config's own batch size and card count --------------------------------------------------------------------
+
+DRIFT_WORDS = ("deferred re-weighting is configured", "set iters_per_epoch")
+
+
+def example_config(tmp_path: Path, *extra: str) -> Path:
+    """The bundled ResNet18 example (batch_size 64, 2480 images) made CostSensitiveCE with DRW from epoch 2."""
+    output = tmp_path / "example.yaml"
+    result = CliRunner().invoke(cli, ["gen", "--train-list", str(EXAMPLES / "train_list.txt"), "--config",
+                                      str(EXAMPLE_CONFIG), "-o", str(output), "--drw-epoch", "2",
+                                      *extra])
+    assert result.exit_code == 0, result.stderr
+    return output
+
+
+def test_config_runs_at_its_own_batch_size_without_a_drift_warning(tmp_path: Path,
+                                                                   caplog: pytest.LogCaptureFixture) -> None:
+    config = example_config(tmp_path)
+    result = invoke(["--config", str(config), "--format", "json", "--steps", "2"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert (report["run"]["batch_size"], report["run"]["batch_size_from"], report["run"]["world_size"]) == (
+        64, "the config", 1)
+    loss = only_loss(report)["loss"]
+    assert (loss["drw_start_epoch"], loss["iters_per_epoch"]) == (2, 39)  # ceil(2480 / 64)
+    assert "before the switch at training step 39" in checks_of(result)["DRW"]["detail"]
+    said = result.stderr + caplog.text
+    assert not any(words in said for words in DRIFT_WORDS), said
+
+
+def test_batch_size_option_overrides_the_steps_not_the_schedule(tmp_path: Path,
+                                                                caplog: pytest.LogCaptureFixture) -> None:
+    config = example_config(tmp_path)
+    result = invoke(["--config", str(config), "--steps", "2", "--batch-size", "16"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert "logits float32 [16, 10], labels [16, 1]" in result.stdout
+    assert "batch size 16 per card: --batch-size (the config's schedule is still checked for its own)" in result.stdout
+    said = result.stderr + caplog.text
+    assert not any(words in said for words in DRIFT_WORDS), said
+
+
+def test_world_size_checks_the_schedule_for_those_cards(tmp_path: Path) -> None:
+    one_card = example_config(tmp_path)
+    result = invoke(["--config", str(one_card), "--steps", "2", "--world-size", "4"])
+    assert result.exit_code == 1 and result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.endswith("[csce-drw-schedule]") and "iters_per_epoch is 39 but this config gives 10" in line
+    assert "on 4 cards" in line and "set iters_per_epoch" not in line
+    four_cards = tmp_path / "four"
+    four_cards.mkdir()
+    config = example_config(four_cards, "--world-size", "4")
+    result = invoke(["--config", str(config), "--format", "json", "--steps", "2", "--world-size", "4"])
+    assert result.exit_code == 0, result.stdout + result.stderr
+    report = json.loads(result.stdout)
+    assert (report["run"]["batch_size"], report["run"]["world_size"]) == (64, 4)
+    assert only_loss(report)["loss"]["iters_per_epoch"] == 10  # ceil(ceil(2480 / 4) / 64)
+    assert invoke(["--config", str(config), "--steps", "2"]).exit_code == 1  # the same config on 1 card: wrong
+
+
+def test_without_a_config_the_batch_defaults_to_256() -> None:
+    result = invoke(["--class-num", "3", "--format", "json", "--steps", "1"])
+    assert result.exit_code == 0, result.stderr
+    run = json.loads(result.stdout)["run"]
+    assert (run["batch_size"], run["batch_size_from"], run["world_size"]) == (256, "default", 1)

@@ -17,6 +17,7 @@ from typing import Any, Dict, List, Optional
 
 import ltdata
 import lteval
+from ppcls_csce.drw import default_start_epoch
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parents[1]
@@ -39,8 +40,8 @@ class Schedule:
 
     @property
     def drw_epoch(self) -> int:
-        """The reference code's 160 plain epochs of 200, CS_CE from 161: round(0.8 E) + 1, at most E."""
-        return min(self.epochs, round(0.8 * self.epochs) + 1)
+        """gen's default (drw.default_start_epoch): the reference code's 160 plain epochs of 200, CS_CE from 161."""
+        return default_start_epoch(self.epochs)
 
 
 FULL = Schedule("PPLCNet_x0_25", 32, 15, 64, 0.1, 1, sum(ltdata.LT_COUNTS), 1000)

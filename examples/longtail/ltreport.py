@@ -1,9 +1,8 @@
 """results.json, results.md and the per-class plot of the Fashion-MNIST long-tail runs.
 
-Shot groups: the ImageNet-LT thresholds (many > 100, few < 20 training images) would put 8 of this
-split's 10 classes in "many" and none in "few", so the groups go by rank in the imbalance-100
-profile instead: the 5 most frequent classes many (645..5000 images), the next 3 medium (139..387),
-the 2 rarest few (50 and 83): thresholds many > 500, few < 100 on the full split.
+Shot groups: counts.shot_groups, the rule stats and LongTailAcc use. On this split (5000 down to 50 images)
+the ImageNet-LT thresholds (many > 100, few < 20) leave "few" empty, so it falls back to thirds of the classes by
+training count: the 4 most frequent classes many, the next 3 medium, the 3 rarest few.
 """
 
 import json
@@ -12,9 +11,9 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
 from ppcls_csce.atomic import write_atomic, write_png
+from ppcls_csce.counts import SHOT_GROUPS, shot_groups, shot_rule
 
 PLOT = "per_class_accuracy.png"
-GROUPS = (("many", 0, 5), ("medium", 5, 8), ("few", 8, 10))  # ranks (most frequent first)
 COLUMNS = ("top1", "balanced", "many", "medium", "few")
 
 
@@ -31,11 +30,16 @@ def ranked(record: Dict) -> List[int]:
 def metrics(record: Dict) -> Dict[str, float]:
     """Top-1, balanced accuracy (mean per-class recall) and the shot groups' mean recall."""
     per_class = record["per_class"]
-    order = ranked(record)
     found = {"top1": record["top1"], "balanced": sum(per_class) / len(per_class)}
-    for name, first, last in GROUPS:
-        found[name] = sum(per_class[c] for c in order[first:last]) / (last - first)
+    for name, classes in shot_groups(record["counts"]).items():
+        found[name] = sum(per_class[c] for c in classes) / len(classes)
     return found
+
+
+def group_sizes(counts: Sequence[int]) -> List[tuple]:
+    """(group, number of classes) of counts.shot_groups, in SHOT_GROUPS order (empty without counts)."""
+    groups = shot_groups(counts) if counts else {}
+    return [(name, len(groups[name])) for name in SHOT_GROUPS if groups]
 
 
 def drw_epoch(records: List[Dict]) -> str:
@@ -77,8 +81,8 @@ def markdown(records: List[Dict], arms: Sequence, info: Dict, schedule: Dict) ->
         f"Train split: {sum(counts)} images, {', '.join(map(str, counts))} a class (imbalance "
         f"{counts[0] // max(1, counts[-1]) if counts else '?'}), which class is rare set by the seed. Test: "
         f"{records[0]['test_images'] if records else '?'} images, as many of every class, so top-1 equals balanced "
-        "accuracy. Shot groups by training-count rank: many = 5 most frequent classes, medium = next 3, "
-        "few = 2 rarest.",
+        f"accuracy. Shot groups as LongTailAcc and stats make them, by {shot_rule(counts) if counts else '?'}: "
+        + ", ".join(f"{name} = {size}" for name, size in group_sizes(counts)) + " classes.",
         "",
         f"Configs: `python -m ppcls_csce gen` on PaddleClas's {info['base_config']} (network, 10 classes, "
         "small-image transforms, batch size set first), then tools/train.py's -o options (in results.json). Every arm "
@@ -184,8 +188,8 @@ def write_all(out: Path, records: List[Dict], arms: Sequence, info: Dict, schedu
     """Every output from the finished runs' records."""
     info = dict(info, paddle=records[-1]["paddle"] if records else "?")
     runs = [dict(r, **{"metrics": metrics(r)}) for r in sorted(records, key=lambda r: (r["arm"], r["seed"]))]
-    write_json(out / "results.json", {"engine": info, "schedule": schedule, "shot_groups_by_rank":
-                                      {name: [first, last] for name, first, last in GROUPS},
+    write_json(out / "results.json", {"engine": info, "schedule": schedule, "shot_rule":
+                                      shot_rule(records[0]["counts"]) if records else None,
                                       "skipped_arms": skipped or {}, "runs": runs})
     write_atomic(out / "results.md", markdown(records, arms, info, schedule).encode())
     plot(records, arms, out / PLOT)

@@ -1,14 +1,13 @@
-"""What every validate rule gets (a Context for one file) and what it is (a Rule record).
+"""What every validate rule gets (a Context for one file), what it is (a Rule), and an id raised elsewhere.
 
 A Context holds one parsed file and the command's options, nothing else: validate keeps no state
 between files, because pre-commit runs several validate processes in parallel on chunks of files.
 """
 
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, List, Optional, Sequence, Tuple
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Iterator, List, Mapping, Optional, Sequence, Tuple, Union
 
-from .. import params
+from .. import params, ppconfig
 from ..ppconfig import loss_sections
 from ..edit import TextEdit
 from ..report import ERROR, WARNING, Problem
@@ -16,24 +15,25 @@ from ..yamlsource import Key, YamlSource
 
 Keys = Tuple[Key, ...]
 
-__all__ = ["ERROR", "WARNING", "Context", "CsceEntry", "Options", "Rule", "dotted", "loss_entries", "loss_sections"]
+__all__ = ["ERROR", "WARNING", "Context", "CsceEntry", "DocumentedId", "Options", "Rule", "dotted", "located",
+           "loss_entries", "loss_sections"]
+
+
+# name -> (state, why) of each name `install` puts into a PaddleClas checkout (install.part_states)
+States = Mapping[str, Tuple[str, str]]
 
 
 @dataclass(frozen=True)
 class Options:
-    """The command-line options a rule may read."""
+    """What the user told validate (or the command that checks a config): all a rule may read besides the file."""
 
     train_lists: Tuple[str, ...] = ()
     data_root: Optional[str] = None  # where a relative cls_label_path is resolved; None: the current folder
     require_csce: bool = False
     allow_outside_data_root: bool = False  # read a cls_label_path that resolves outside data_root
     world_size: int = 1  # training cards, for the iterations per epoch (csce-drw-schedule)
-    # What gen is about to do, so that its preconditions run through the same rules as validate: every CELoss
-    # becomes CostSensitiveCE (csce_planned), deferred re-weighting is added (drw_planned), and the number of
-    # training images it counted (samples, for iters_per_epoch; else the sum of num_class_list).
-    csce_planned: bool = False
-    drw_planned: bool = False
-    samples: Optional[int] = None
+    paddleclas: Optional[str] = None  # --paddleclas DIR: the checkout the `installed` rule checks
+    paddleclas_states: Optional[States] = field(default=None, compare=False)  # its states, read once per run
 
 
 @dataclass(frozen=True)
@@ -61,6 +61,13 @@ class CsceEntry:
         return self.values.get(name, default) if isinstance(self.values, dict) else default
 
 
+def located(source: YamlSource, code: "Coded", keys: Sequence[Key], message: str, at_key: bool = False) -> Problem:
+    """A problem with `code`'s id and severity at the node `keys` leads to in `source` (its key with `at_key`), or
+    its nearest ancestor: how any command words a problem about a config, inside a rule or not."""
+    line, column = source.position(tuple(keys), at_key=at_key)
+    return Problem(source.path, line, column, code.severity, code.id, message)
+
+
 def dotted(keys: Sequence[Key]) -> str:
     """`Loss.Train.0.CELoss`: the key path as PaddleClas's `-o` overrides spell it."""
     return ".".join(str(key) for key in keys)
@@ -83,13 +90,12 @@ class Context:
     def data(self) -> Any:
         return self.source.data
 
-    def problem(self, rule: "Rule", keys: Sequence[Key], message: str, at_key: bool = False) -> Problem:
+    def problem(self, rule: "Coded", keys: Sequence[Key], message: str, at_key: bool = False) -> Problem:
         """A problem of `rule` (its id and severity) located at the node `keys` leads to (its key with
         `at_key`), or its nearest ancestor."""
-        line, column = self.source.position(tuple(keys), at_key=at_key)
-        return Problem(self.path, line, column, rule.severity, rule.id, message)
+        return located(self.source, rule, keys, message, at_key)
 
-    def at(self, rule: "Rule", line: Optional[int], column: Optional[int], message: str) -> Problem:
+    def at(self, rule: "Coded", line: Optional[int], column: Optional[int], message: str) -> Problem:
         """A problem of `rule` at a place given directly (a YAML node's mark, a list file's line)."""
         return Problem(self.path, line, column, rule.severity, rule.id, message)
 
@@ -98,22 +104,11 @@ class Context:
 
     def loss_entries(self) -> List[CsceEntry]:
         """Every entry of any of the three losses (params.LOSSES) in every loss list, in file order (its `keys`
-        end with its name); computed once per file."""
+        end with its name): ppconfig.loss_entries, the one walk over loss lists, computed once per file."""
         if self._entries is None:
-            self._entries = [
-                CsceEntry(section_keys + (index, name), entry[name])
-                for section_keys, entries in loss_sections(self.data)
-                if isinstance(entries, list)
-                for index, entry in enumerate(entries)
-                if isinstance(entry, dict) and len(entry) == 1
-                for name in entry
-                if name in params.LOSSES
-            ]
+            self._entries = [CsceEntry(keys, values) for keys, name, values in ppconfig.loss_entries(self.source)
+                             if name in params.LOSSES]
         return self._entries
-
-    def data_root(self) -> Path:
-        """Where a relative cls_label_path is resolved: --data-root, else the current folder (kept relative)."""
-        return Path(self.options.data_root) if self.options.data_root is not None else Path()
 
 
 Check = Callable[[Context], Iterable[Problem]]
@@ -121,22 +116,34 @@ Check = Callable[[Context], Iterable[Problem]]
 
 @dataclass(frozen=True)
 class Rule:
-    """A rule: its id (shown as `[id]` after each message), severity, a one-line summary (the README's rules
-    table), and the check (None for the rules the YAML loader or the list scanner enforce; then `doc` says why)."""
+    """A check of one config that the registry (rules.RULES) runs: its id (shown as `[id]` after each message),
+    severity, a one-line summary (the rules table), and the check, whose docstring is the rule's documentation."""
 
     id: str
     severity: str
     summary: str
-    check: Optional[Check] = None
-    doc: str = ""
+    check: Check
 
-    def __post_init__(self) -> None:
-        if not self.doc and self.check is not None and self.check.__doc__:
-            object.__setattr__(self, "doc", " ".join(self.check.__doc__.split()))
+    @property
+    def doc(self) -> str:
+        return " ".join((self.check.__doc__ or "").split())
 
     def run(self, context: Context) -> Iterator[Problem]:
-        if self.check is not None:
-            yield from self.check(context)
+        yield from self.check(context)
+
+
+@dataclass(frozen=True)
+class DocumentedId:
+    """An id that is raised outside the registry (the YAML loader, the list scanner, a command's own
+    preconditions, input a command cannot use): documented beside the rules, never run as one."""
+
+    id: str
+    severity: str
+    summary: str
+    doc: str
+
+
+Coded = Union[Rule, DocumentedId]  # what a problem's id and severity come from
 
 
 def loss_entries(context: Context) -> List[CsceEntry]:

@@ -14,7 +14,7 @@ def check_class_count(context: Context) -> Iterator[Problem]:
     not a positive integer is reported too, when the file has an entry of the three losses
     (CostSensitiveCE, BalancedSoftmaxCE, ClassBalancedCE)."""
     entries = loss_entries(context)
-    if not entries and not context.options.csce_planned:
+    if not entries:
         return
     value, keys = ppconfig.class_num(context.source)
     if value is None:
@@ -24,8 +24,6 @@ def check_class_count(context: Context) -> Iterator[Problem]:
     if why is not None:
         yield context.problem(CLASS_COUNT, keys, f"{where} {why}")
         return
-    if context.options.csce_planned:
-        return  # gen is about to rewrite every num_class_list (and checks the result again)
     for entry in entries:
         counts = entry.value("num_class_list")
         if isinstance(counts, list) and len(counts) != value:

@@ -1,22 +1,14 @@
 """The parameters of each entry of the three count-driven losses (CostSensitiveCE, ClassBalancedCE,
-BalancedSoftmaxCE), by the rules in `params`, with the pydantic models in `schema` giving the located messages.
-
-Speed: importing pydantic and building the model costs about 0.2 s, half of a validate run. An entry that
-passes every plain rule of `params` gets nothing from the model, so the model is imported only for an entry
-that fails one (tests/test_rules.py checks that `params.entry_is_valid` never accepts what the model refuses).
-"""
+BalancedSoftmaxCE), by the rules in `params` (params.entry_problems: every problem of an entry, located, in one
+pass; stdlib only, so validate never imports pydantic)."""
 
 from typing import Iterator
 
 from .. import params
 from ..report import Problem
-from .base import ERROR, Context, CsceEntry, Rule, loss_entries
+from .base import ERROR, Context, Rule, loss_entries
 
 _NAMES = ", ".join(list(params.LOSSES)[:-1]) + " or " + list(params.LOSSES)[-1]
-
-
-def _name(entry: CsceEntry) -> str:
-    return entry.name
 
 
 def check_csce_params(context: Context) -> Iterator[Problem]:
@@ -26,25 +18,14 @@ def check_csce_params(context: Context) -> Iterator[Problem]:
     (ClassBalancedCE) in [0, 1) (`1e-3` is a string to PyYAML: the message gives `1.0e-3`), `weight` > 0, `epsilon`
     in (0, 1), `drw_start_epoch` and `iters_per_epoch` together; any other key (also another loss's gamma, beta or
     tau) is an error at the key, since PaddleClas passes it to the constructor, which fails at train time."""
-    entries = [entry for entry in loss_entries(context)
-               if isinstance(entry.values, dict) and not params.entry_is_valid(entry.values, _name(entry))]
-    if not entries:
-        return  # all valid (a non-mapping entry is reported by loss-shape)
-    from ..schema import check_entry  # pydantic: imported only when there is something to explain
-
-    for entry in entries:
-        name = _name(entry)
-        issues = check_entry(entry.values, name=name)
-        if issues and any(key in entry.values for key in params.DRW_PARAMS):
-            # The schema checks the DRW pair before the fields, and a failing pair check hides the field errors:
-            # check the other parameters on their own too, so that every problem is reported in one run.
-            others = {key: value for key, value in entry.values.items() if key not in params.DRW_PARAMS}
-            issues = list(dict.fromkeys(issues + check_entry(others, name=name)))
-        for issue in issues:
-            if issue.loc:
-                yield context.problem(CSCE_PARAMS, entry.keys + tuple(issue.loc), issue.message, at_key=issue.at_key)
+    for entry in loss_entries(context):
+        if not isinstance(entry.values, dict):
+            continue  # loss-shape reports it
+        for problem in params.entry_problems(entry.values, entry.name):
+            if problem.loc:
+                yield context.problem(CSCE_PARAMS, entry.keys + problem.loc, str(problem), at_key=problem.at_key)
             else:  # about the entry as a whole (a missing key): point at the loss name
-                yield context.problem(CSCE_PARAMS, entry.keys, f"{name}: {issue.message}", at_key=True)
+                yield context.problem(CSCE_PARAMS, entry.keys, f"{entry.name}: {problem}", at_key=True)
 
 
 def check_csce_required(context: Context) -> Iterator[Problem]:

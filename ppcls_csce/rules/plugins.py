@@ -7,45 +7,12 @@ use the same ones), never sampler.py or metric.py, which import paddle and numpy
 
 from typing import Any, Iterator, Tuple
 
-from .. import counts, ppconfig
+from .. import counts, params, ppconfig
 from ..report import Problem
+from ..yamlsource import YamlSource
 from .base import ERROR, Context, Keys, Rule
 
 METRIC_NAME = ppconfig.LONG_TAIL_METRIC
-
-
-def _whole(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _sampler_problems(sampler: dict, epochs: Any) -> Iterator[Tuple[Keys, str]]:
-    for key in sampler:
-        if key != "name" and key not in counts.SAMPLER_KEYS:  # name: how PaddleClas finds the class
-            yield (key,), f"LongTailSampler has no parameter {key!r} (it takes {', '.join(counts.SAMPLER_KEYS)})"
-    for key in ("drop_last", "progressive"):
-        if key in sampler and not isinstance(sampler[key], bool):
-            yield (key,), f"LongTailSampler: {key} must be true or false, got {sampler[key]!r}"
-    if "shuffle" in sampler and sampler["shuffle"] is not True:
-        yield ("shuffle",), "LongTailSampler draws at random: shuffle must be True (or left out)"
-    power, progressive = sampler.get("power"), sampler.get("progressive", False)
-    if progressive is True and power is not None:
-        yield ("power",), "LongTailSampler: give power or progressive: True, not both"
-    elif progressive is not True and power is None:
-        yield (), "LongTailSampler needs power (1.0 instance-balanced, 0.5 square-root, 0.0 class-balanced) or " \
-                  "progressive: True"
-    elif power is not None:
-        try:
-            counts.check_power(power)
-        except counts.CountsError as error:
-            yield ("power",), f"LongTailSampler: {error}"
-    if "start_epoch" in sampler:
-        try:  # PaddleClas sets total_epochs from Global.epochs
-            counts.check_start_epoch(sampler["start_epoch"], epochs if _whole(epochs) and epochs >= 1 else None)
-        except counts.CountsError as error:
-            yield ("start_epoch",), f"LongTailSampler: {error}"
-    for key in ("seed", "num_replicas", "rank"):
-        if sampler.get(key) is not None and not _whole(sampler[key]):
-            yield (key,), f"LongTailSampler: {key} must be a whole number, got {sampler[key]!r}"
 
 
 def check_sampler_params(context: Context) -> Iterator[Problem]:
@@ -56,14 +23,21 @@ def check_sampler_params(context: Context) -> Iterator[Problem]:
     sampler = context.source.get(ppconfig.SAMPLER)
     if not isinstance(sampler, dict) or sampler.get("name") != ppconfig.LONG_TAIL_SAMPLER:
         return
-    epochs = context.source.get(("Global", "epochs"))
-    for keys, message in _sampler_problems(sampler, epochs):
-        yield context.problem(SAMPLER_PARAMS, ppconfig.SAMPLER + keys, message, at_key=bool(keys))
+    values = {key: value for key, value in sampler.items() if key != "name"}  # name: how PaddleClas finds the class
+    epochs = context.source.get(("Global", "epochs"))  # PaddleClas passes it as total_epochs
+    epochs = values.get("total_epochs", epochs if params.is_class_count(epochs) else None)
+    for key, message in counts.sampler_problems(values, epochs):
+        yield context.problem(SAMPLER_PARAMS, ppconfig.SAMPLER + ((key,) if key else ()), message, at_key=bool(key))
+    total, run_epochs = values.get("total_epochs"), context.source.get(("Global", "epochs"))
+    if params.is_class_count(total) and params.is_class_count(run_epochs) and total != run_epochs:
+        yield context.problem(SAMPLER_PARAMS, ppconfig.SAMPLER + ("total_epochs",),
+                              f"LongTailSampler: total_epochs {total!r} is not Global.epochs {run_epochs}: PaddleClas "
+                              "release/2.5.1 and later replace it with Global.epochs, older ones use it; make them equal")
 
 
-def metric_entries(context: Context) -> Iterator[Tuple[Keys, Any]]:
+def metric_entries(source: YamlSource) -> Iterator[Tuple[Keys, Any]]:
     """(keys ending in LongTailAcc, values) of each LongTailAcc entry of Metric.Train and Metric.Eval."""
-    metric = context.source.get(("Metric",))
+    metric = source.get(("Metric",))
     if not isinstance(metric, dict):
         return
     for section in ("Train", "Eval"):
@@ -79,42 +53,19 @@ def check_metric_params(context: Context) -> Iterator[Problem]:
     numbers >= 0, not all 0; as many as `Arch.class_num`), `best` one of the figures it prints, `sum_over_ranks`
     true or false, and no other key: otherwise the metric refuses when PaddleClas builds it."""
     class_num, class_keys = ppconfig.class_num(context.source)
-    for keys, values in metric_entries(context):
+    for keys, values in metric_entries(context.source):
         if not isinstance(values, dict):
             yield context.problem(METRIC_PARAMS, keys, "LongTailAcc needs a mapping with num_class_list", at_key=True)
             continue
-        for key in values:
-            if key not in counts.METRIC_KEYS:
-                yield context.problem(METRIC_PARAMS, keys + (key,), f"LongTailAcc has no parameter {key!r} (it takes "
-                                      f"{', '.join(counts.METRIC_KEYS)})", at_key=True)
-        found = values.get("num_class_list")
-        if not isinstance(found, list):
-            yield context.problem(METRIC_PARAMS, keys + (("num_class_list",) if "num_class_list" in values else ()),
-                                  "LongTailAcc: num_class_list must be the list of training counts, "
-                                  + (f"got {found!r}" if "num_class_list" in values else "it is missing") + "; "
-                                  "csce-config gen --metric --config CFG --write writes it", at_key="num_class_list"
-                                  not in values)
-        elif any(not _whole(count) or count < 0 for count in found):
-            index = next(i for i, count in enumerate(found) if not _whole(count) or count < 0)
-            yield context.problem(METRIC_PARAMS, keys + ("num_class_list", index),
-                                  f"LongTailAcc: num_class_list[{index}] must be a whole number >= 0 (a training "
-                                  f"count), got {found[index]!r}")
-        else:
-            try:
-                counts.shot_groups(found)
-            except counts.CountsError as error:
-                yield context.problem(METRIC_PARAMS, keys + ("num_class_list",), f"LongTailAcc: {error}")
-            else:
-                if _whole(class_num) and len(found) != class_num:
-                    yield context.problem(METRIC_PARAMS, keys + ("num_class_list",),
-                                          f"LongTailAcc num_class_list has {len(found)} counts but "
-                                          f"{'.'.join(map(str, class_keys))} is {class_num}: one count per class")
-        if "best" in values and values["best"] not in counts.METRIC_FIGURES:
-            yield context.problem(METRIC_PARAMS, keys + ("best",), f"LongTailAcc: best must be one of "
-                                  f"{', '.join(counts.METRIC_FIGURES)}, got {values['best']!r}")
-        if "sum_over_ranks" in values and not isinstance(values["sum_over_ranks"], bool):
-            yield context.problem(METRIC_PARAMS, keys + ("sum_over_ranks",),
-                                  f"LongTailAcc: sum_over_ranks must be true or false, got {values['sum_over_ranks']!r}")
+        found = counts.metric_problems(values)
+        for path, message in found:
+            yield context.problem(METRIC_PARAMS, keys + path, message, at_key=not path or path[0] not in counts.METRIC_KEYS)
+        listed = values.get("num_class_list")
+        counted = not any(path[:1] in ((), ("num_class_list",)) for path, _ in found)
+        if counted and params.is_class_count(class_num) and len(listed) != class_num:
+            yield context.problem(METRIC_PARAMS, keys + ("num_class_list",),
+                                  f"LongTailAcc num_class_list has {len(listed)} counts but "
+                                  f"{'.'.join(map(str, class_keys))} is {class_num}: one count per class")
 
 
 SAMPLER_PARAMS = Rule(

@@ -2,7 +2,7 @@
 
 from typing import Iterator
 
-from .. import params, ppconfig
+from .. import ppconfig
 from ..report import Problem
 from .base import ERROR, Context, Rule, loss_entries
 
@@ -12,8 +12,8 @@ def check_relabel(context: Context) -> Iterator[Problem]:
     maps labels through `enumerate(set(labels))`, in Python set order, not sorted order, so counts listed for
     labels 0..K-1 would belong to other classes. Relabel the list itself to 0..K-1 instead."""
     entries = loss_entries(context)
-    if (entries or context.options.csce_planned) and ppconfig.relabels(context.source):
-        name = entries[0].name if entries else params.LOSS_NAME
+    if entries and ppconfig.relabels(context.source):
+        name = entries[0].name
         yield context.problem(
             RELABEL, ppconfig.TRAIN_DATASET + ("relabel",),
             f"relabel: True with {name}: PaddleClas relabels in Python set order, not sorted order, so "

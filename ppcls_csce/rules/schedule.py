@@ -1,13 +1,13 @@
 """Deferred re-weighting's schedule: the keys `iters_per_epoch` is computed from, and the entry's DRW keys
 against them (csce-drw-schedule)."""
 
-from typing import Any, Iterator, List, Optional, Tuple
+from typing import Any, Iterator, List, Optional
 
 from .. import params, ppconfig
 from ..report import Problem
 from .base import ERROR, Context, CsceEntry, Keys, Rule, loss_entries
 
-GLOBAL: Keys = ("Global",)
+GLOBAL: Keys = ppconfig.GLOBAL
 
 
 def _positive_int(value: Any) -> bool:
@@ -19,48 +19,9 @@ def _drw_entries(context: Context) -> List[CsceEntry]:
             and isinstance(entry.values, dict) and any(name in entry.values for name in params.DRW_PARAMS)]
 
 
-def schedule_key_problems(context: Context) -> List[Tuple[Keys, str]]:
-    """What is wrong with the keys the engine computes its iterations per epoch from (each located). A key that
-    is missing is a problem only for gen, which must compute from it (validate then skips that comparison)."""
-    found: List[Tuple[Keys, str]] = []
-    needed = context.options.drw_planned
-    section = context.source.get(GLOBAL)
-    section = section if isinstance(section, dict) else {}
-    epochs = section.get("epochs")
-    if "epochs" in section and not _positive_int(epochs):
-        found.append((GLOBAL + ("epochs",), "Global.epochs must be a positive integer (PaddleClas trains epochs "
-                                            f"1..Global.epochs), got {epochs!r}"))
-    for name in ("iter_per_epoch", "update_freq"):
-        value = section.get(name)
-        if value is not None and not _positive_int(value):
-            found.append((GLOBAL + (name,), f"Global.{name} must be a positive integer, got {value!r}"))
-    if section.get("iter_per_epoch"):
-        return found  # it overrides what the sampler gives
-    sampler = context.source.get(ppconfig.SAMPLER)
-    if not isinstance(sampler, dict):
-        if needed:
-            found.append((ppconfig.SAMPLER[:2], "DataLoader.Train.sampler is missing: the iterations per epoch come "
-                                               "from its batch_size (or set Global.iter_per_epoch)"))
-        return found
-    if ("batch_size" in sampler or needed) and not _positive_int(sampler.get("batch_size")):
-        got = f"got {sampler['batch_size']!r}" if "batch_size" in sampler else "it is missing"
-        found.append((ppconfig.SAMPLER + (("batch_size",) if "batch_size" in sampler else ()),
-                      f"DataLoader.Train.sampler.batch_size must be a positive integer, {got}"))
-    name = sampler.get("name", ppconfig.DEFAULT_SAMPLER)
-    if needed and name not in ppconfig.COUNTABLE_SAMPLERS:
-        found.append((ppconfig.SAMPLER + ("name",), f"the train sampler is {name}, whose batches per epoch this tool "
-                                                    "cannot derive; set Global.iter_per_epoch"))
-    if "drop_last" in sampler and not isinstance(sampler["drop_last"], bool):
-        found.append((ppconfig.SAMPLER + ("drop_last",),
-                      f"DataLoader.Train.sampler.drop_last must be true or false, got {sampler['drop_last']!r}"))
-    return found
-
-
-def _samples(context: Context, entry: Optional[CsceEntry]) -> Optional[int]:
-    """The training images: what gen counted, else the sum of the entry's (valid) num_class_list."""
-    if context.options.samples is not None:
-        return context.options.samples
-    counts = entry.value("num_class_list") if entry is not None else None
+def _samples(entry: CsceEntry) -> Optional[int]:
+    """The training images: the sum of the entry's (valid) num_class_list, as gen computes iters_per_epoch."""
+    counts = entry.value("num_class_list")
     if isinstance(counts, list) and counts and all(_positive_int(count) for count in counts):
         return sum(counts)
     return None  # csce-params reports it
@@ -83,17 +44,15 @@ def check_drw_schedule(context: Context) -> Iterator[Problem]:
     integer, `drop_last` true or false, `Global.update_freq` and `Global.iter_per_epoch` positive integers,
     `Global.epochs`), the entry's `iters_per_epoch` must be what they give (for `--world-size` cards, default 1),
     and `drw_start_epoch` at most `Global.epochs`: otherwise the loss switches at the wrong step, or
-    never. gen runs this rule before it writes DRW keys."""
+    never."""
     entries = _drw_entries(context)
-    if not entries and not context.options.drw_planned:
+    if not entries:
         return
-    keys_wrong = schedule_key_problems(context)
+    keys_wrong = ppconfig.epoch_length_problems(context.source)
     for keys, message in keys_wrong:
         yield context.problem(DRW_SCHEDULE, keys, message)
     if keys_wrong:
         return
-    if context.options.drw_planned and context.options.samples is None:
-        return  # gen's check before it counts: the keys only (it computes and writes iters_per_epoch itself)
     epochs = context.source.get(GLOBAL + ("epochs",))
     for entry in entries:
         start = entry.value("drw_start_epoch")
@@ -102,17 +61,14 @@ def check_drw_schedule(context: Context) -> Iterator[Problem]:
                                   f"drw_start_epoch {start} is after the last epoch, Global.epochs {epochs} "
                                   f"(line {context.line_of(GLOBAL + ('epochs',))}): the switch to the re-weighted loss would never "
                                   "come; the first re-weighted epoch must be 1..Global.epochs")
-    samples = _samples(context, entries[0] if entries else None)
+    samples = _samples(entries[0])
     sampler = context.source.get(ppconfig.SAMPLER)
     derivable = (context.source.get(GLOBAL + ("iter_per_epoch",)) or isinstance(sampler, dict) and "batch_size" in sampler)
     if samples is None or not derivable:
         return
     try:
         iters = ppconfig.iters_per_epoch(context.source, samples, context.options.world_size)
-    except ValueError as error:  # a sampler whose length this tool cannot derive
-        if context.options.drw_planned:
-            yield context.problem(DRW_SCHEDULE, ppconfig.SAMPLER + ("name",),
-                                  f"{error}; set Global.iter_per_epoch, or write iters_per_epoch by hand")
+    except ValueError:  # a sampler whose length this tool cannot derive: nothing to compare with
         return
     if iters < 1:
         yield context.problem(DRW_SCHEDULE, ppconfig.SAMPLER + ("batch_size",),

@@ -1,7 +1,7 @@
 """`num_class_list` against the train list it should have been counted from."""
 
 import os
-import shlex
+from pathlib import Path
 from typing import Iterator, List, Optional, Sequence, Tuple
 
 import yaml
@@ -12,7 +12,9 @@ from ..errors import CsceError
 from ..report import ERROR, Problem
 from ..scanner import RULE as LIST_LINE_ID
 from ..scanner import scan_lists
-from .base import WARNING, Context, CsceEntry, Keys, Rule, loss_entries
+from ..yamlsource import YamlSource
+from .base import WARNING, Context, CsceEntry, DocumentedId, Keys, Options, Rule, located, loss_entries
+from ..shell import quote
 from .plugins import metric_entries
 
 SHOWN_CLASSES = 5
@@ -29,7 +31,7 @@ def _inside(path: str, root: str) -> bool:
         return False
 
 
-def train_lists(context: Context) -> Tuple[List[str], bool, Optional[Problem]]:
+def train_lists(source: YamlSource, options: Options) -> Tuple[List[str], bool, Optional[Problem]]:
     """The lists to count: `--train-list`, else `DataLoader.Train.dataset.cls_label_path` relative to
     `--data-root` (PaddleClas resolves it from its working folder). Second item: given explicitly. Third: why
     the config's list is not read (missing, not a regular file, or outside --data-root), a warning for validate.
@@ -37,20 +39,20 @@ def train_lists(context: Context) -> Tuple[List[str], bool, Optional[Problem]]:
     The config's list is read only when it resolves (symlinks followed) inside --data-root, unless the user
     allows more: a config from a pull request could name /proc/self/environ or /etc/passwd, and validate runs
     in CI, whose output is public."""
-    if context.options.train_lists:
-        return list(context.options.train_lists), True, None
-    dataset = ppconfig.train_dataset(context.source) or {}
+    if options.train_lists:
+        return list(options.train_lists), True, None
+    dataset = ppconfig.train_dataset(source) or {}
     label_path = dataset.get("cls_label_path")
     if not isinstance(label_path, str) or not label_path.strip():
         return [], False, None
     keys = _label_path_keys()
-    root = context.data_root()
+    root = Path(options.data_root) if options.data_root is not None else Path()
     try:
         candidate = root / label_path
         real, real_root = os.path.realpath(candidate), os.path.realpath(root)
-        if not (_inside(real, real_root) or context.options.allow_outside_data_root):
-            return [], False, context.problem(
-                LIST_OUTSIDE, keys, f"cls_label_path {label_path!r} resolves to {real!r}, outside the data root "
+        if not (_inside(real, real_root) or options.allow_outside_data_root):
+            return [], False, located(
+                source, LIST_OUTSIDE, keys, f"cls_label_path {label_path!r} resolves to {real!r}, outside the data root "
                 f"{real_root!r} (--data-root): not read, so num_class_list is not checked against it; pass the "
                 "list with --train-list, or --allow-outside-data-root")
         if os.path.isfile(real):
@@ -58,8 +60,8 @@ def train_lists(context: Context) -> Tuple[List[str], bool, Optional[Problem]]:
         why = "is not a regular file" if os.path.exists(real) else "does not exist"
     except (OSError, ValueError):  # a name the OS cannot even look up (NUL byte, too long)
         why = "cannot be looked up"
-    return [], False, context.problem(
-        LIST_MISSING, keys, f"cls_label_path {label_path!r} {why} under the data root {str(root) or '.'!r}: "
+    return [], False, located(
+        source, LIST_MISSING, keys, f"cls_label_path {label_path!r} {why} under the data root {str(root) or '.'!r}: "
         "num_class_list is not checked against the train list; run from PaddleClas's working folder, or pass "
         "--data-root or --train-list")
 
@@ -77,12 +79,12 @@ def _classes(labels: Sequence[int]) -> str:
 
 
 def _fix_commands(context: Context, lists: Sequence[str], given: bool) -> str:
-    quoted = [shlex.quote(path) for path in lists]
+    quoted = [quote(path) for path in lists]
     options = " ".join(f"--train-list {path}" for path in quoted) if given else (
-        f"--data-root {shlex.quote(context.options.data_root)}" if context.options.data_root else "")
-    validate = " ".join(part for part in ("csce-config validate --fix", options, shlex.quote(context.path)) if part)
+        f"--data-root {quote(context.options.data_root)}" if context.options.data_root else "")
+    validate = " ".join(part for part in ("csce-config validate --fix", options, quote(context.path)) if part)
     gen = (f"csce-config gen {' '.join(f'--train-list {path}' for path in quoted)} "
-           f"--config {shlex.quote(context.path)} --write")
+           f"--config {quote(context.path)} --write")
     return f"Fix: {validate} (or {gen})"
 
 
@@ -94,10 +96,10 @@ def check_stale_counts(context: Context) -> Iterator[Problem]:
     the command that fixes it (`--fix` rewrites only the num_class_list value). A list with lines PaddleClas
     cannot read gets those lines reported (as list-line problems of the list file) instead."""
     entries = [entry for entry in loss_entries(context) if isinstance(entry.values, dict)]
-    entries += [CsceEntry(keys, values) for keys, values in metric_entries(context) if isinstance(values, dict)]
+    entries += [CsceEntry(keys, values) for keys, values in metric_entries(context.source) if isinstance(values, dict)]
     if not entries:
         return
-    lists, given, skipped = train_lists(context)
+    lists, given, skipped = train_lists(context.source, context.options)
     if skipped is not None:
         yield skipped
     if not lists:
@@ -105,8 +107,8 @@ def check_stale_counts(context: Context) -> Iterator[Problem]:
     class_num = _configured_class_num(context)
     try:
         counts = scan_lists(lists, ppconfig.delimiter(context.source), class_num)
-    except CsceError as error:
-        yield Problem(context.path, None, None, ERROR, STALE.id, f"cannot count the train list: {error}")
+    except CsceError as error:  # the list cannot be read: its own located problem
+        yield from error.problems
         return
     if counts.problem_total:
         yield from counts.problems
@@ -158,7 +160,7 @@ STALE = Rule(
     "`num_class_list` differs from the counts of `--train-list` (or of the config's existing `cls_label_path`).",
     check=check_stale_counts,
 )
-LIST_LINE = Rule(
+LIST_LINE = DocumentedId(
     LIST_LINE_ID, ERROR,
     "A line of the train list that PaddleClas would crash on or misread (reported as `LIST:LINE`).",
     doc="The train list is read as PaddleClas's ImageNetDataset reads it (`line.strip().split(delimiter)`, the "
@@ -166,14 +168,14 @@ LIST_LINE = Rule(
         "out-of-range label is reported with the list's file and line, and the stale-count check is skipped.",
 )
 
-LIST_MISSING = Rule(
+LIST_MISSING = DocumentedId(
     "csce-list-missing", WARNING,
     "A config with CostSensitiveCE names a `cls_label_path` that cannot be found (under `--data-root`): the "
     "stale-count check cannot run.",
     doc="The stale-count check is never skipped silently: when the config's train list is not found relative to "
         "--data-root (default: the current folder), validate says so at cls_label_path, and --strict fails.",
 )
-LIST_OUTSIDE = Rule(
+LIST_OUTSIDE = DocumentedId(
     "csce-list-outside-root", WARNING,
     "`cls_label_path` resolves (symlinks followed) outside `--data-root`: not read (`--train-list` or "
     "`--allow-outside-data-root` to read it).",
@@ -182,4 +184,5 @@ LIST_OUTSIDE = Rule(
         "given with --train-list, or --allow-outside-data-root, is read wherever it is.",
 )
 
-RULES = [STALE, LIST_LINE, LIST_MISSING, LIST_OUTSIDE]
+RULES = [STALE]
+IDS = [LIST_LINE, LIST_MISSING, LIST_OUTSIDE]  # raised by the scanner and by train_lists, for csce-stale-counts

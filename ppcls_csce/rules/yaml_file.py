@@ -1,14 +1,14 @@
 """Rules about the file as YAML, before anything PaddleClas-specific.
 
 The first four are enforced by `yamlsource.load_yaml` (it raises YamlLoadError with these rule ids);
-they are listed here so that every id has one documented home.
+they are documented ids (DocumentedId), listed here so that every id has one home.
 """
 
 from typing import Iterator
 
 from ..report import Problem
 from ..yamlsource import iter_duplicate_keys
-from .base import ERROR, Context, Rule
+from .base import ERROR, Context, DocumentedId, Rule
 
 
 def check_duplicate_keys(context: Context) -> Iterator[Problem]:
@@ -35,25 +35,27 @@ def check_top_level(context: Context) -> Iterator[Problem]:
                       "(Global:, Arch:, Loss:, ...) to their settings")
 
 
-FILE = Rule(
+FILE = DocumentedId(
     "file", ERROR,
-    "The path is missing, a directory, or unreadable.",
+    "The path is missing, a directory, or unreadable; or a file (standard output included) cannot be written.",
     doc="Each path must be a readable file; a directory, a missing path or an unreadable file is one line "
-        "and exit 1.",
+        "and exit 1. The same id marks a file that cannot be written (a read-only folder, a full disk, a FIFO "
+        "or device given as the output), left as it was, and a standard output that is closed (`>&-`) or whose "
+        "reader went away (`| head -c1`): the output is incomplete, so the exit code is 1.",
 )
-FILE_ENCODING = Rule(
+FILE_ENCODING = DocumentedId(
     "file-encoding", ERROR,
     "A binary file (NUL bytes) or text that is not UTF-8, which PaddleClas cannot read.",
     doc="PaddleClas opens configs as UTF-8 text; a binary file or another encoding is reported with the "
         "line and column of the first undecodable byte.",
 )
-YAML_SYNTAX = Rule(
+YAML_SYNTAX = DocumentedId(
     "yaml-syntax", ERROR,
     "The file is not valid YAML (or holds several documents).",
     doc="PyYAML's own error, at the line and column where it stopped; only the safe loader is used, so "
         "nothing in the file is ever executed.",
 )
-ALIAS_BOMB = Rule(
+ALIAS_BOMB = DocumentedId(
     "yaml-alias-bomb", ERROR,
     "Aliases that expand to an enormous document (\"billion laughs\"), or nesting too deep to read; refused "
     "before expansion.",
@@ -72,4 +74,5 @@ TOP_LEVEL = Rule(
     check=check_top_level,
 )
 
-RULES = [FILE, FILE_ENCODING, YAML_SYNTAX, ALIAS_BOMB, DUPLICATE_KEY, TOP_LEVEL]
+RULES = [DUPLICATE_KEY, TOP_LEVEL]
+IDS = [FILE, FILE_ENCODING, YAML_SYNTAX, ALIAS_BOMB]  # raised by yamlsource.load_yaml

@@ -15,7 +15,7 @@ with warnings.catch_warnings():
 
 from typing import Any, Dict, List, Optional  # noqa: E402
 
-from .build import BuiltLoss, build_losses, synthetic_counts  # noqa: E402
+from .build import DEFAULT_BATCH_SIZE, BuiltLoss, build_losses, synthetic_counts  # noqa: E402
 from .checks import check_placement, make_batches, run_checks  # noqa: E402
 from .device import on_device  # noqa: E402
 from .result import PASS, Check, LossRun, SmokeResult  # noqa: E402
@@ -25,18 +25,25 @@ __all__ = ["SmokeResult", "paddle", "run", "synthetic_counts"]
 
 
 def run(config: Optional[str] = None, class_num: Optional[int] = None, train_list: Optional[str] = None,
-        delimiter: str = " ", device: str = "auto", steps: int = 10, batch_size: int = 256, amp: bool = False,
-        seed: int = 0, installed: Optional[str] = None) -> SmokeResult:
-    """Build, place, run and check every loss; a bad source or device raises CsceError (one line, exit 1)."""
+        delimiter: str = " ", device: str = "auto", steps: int = 10, batch_size: Optional[int] = None,
+        amp: bool = False, seed: int = 0, installed: Optional[str] = None, world_size: int = 1) -> SmokeResult:
+    """Build, place, run and check every loss; a bad source or device raises CsceError (one line, exit 1).
+
+    batch_size None: the config's DataLoader.Train.sampler.batch_size (per card), else 256. world_size: the cards
+    the DRW schedule is checked for (the config's batch size on each)."""
     dtype = "float16" if amp else "float32"
     with on_device(device) as info:
         # Built after the device is set, as PaddleClas does: the weights are created where the layer is.
-        built = build_losses(config, class_num, train_list, delimiter)
+        built = build_losses(config, class_num, train_list, delimiter, world_size)
+        batch, batch_from = ((batch_size, "--batch-size") if batch_size is not None else
+                             (built.batch_size, "the config") if built.batch_size is not None else
+                             (DEFAULT_BATCH_SIZE, "default"))
         notes = list(built.notes)
-        runs = [_run_one(loss, steps, batch_size, dtype, amp, seed, notes) for loss in built.losses]
+        runs = [_run_one(loss, steps, batch, dtype, amp, seed, notes) for loss in built.losses]
     # the CLI checked the PaddleClas checkout (rules/installed.py) before paddle was imported
     checks = [Check("installed", PASS, installed)] if installed is not None else []
-    run_info = {"steps": steps, "batch_size": batch_size, "dtype": dtype, "amp": amp, "seed": seed}
+    run_info = {"steps": steps, "batch_size": batch, "batch_size_from": batch_from, "world_size": world_size,
+                "dtype": dtype, "amp": amp, "seed": seed}
     return SmokeResult(info, run_info, runs, checks, list(dict.fromkeys(notes)))  # a note once, however many losses
 
 

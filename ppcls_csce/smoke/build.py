@@ -10,16 +10,22 @@ from typing import Any, Dict, Iterator, List, Optional, Sequence
 from .. import params, ppconfig
 from ..checks import load_config, require_clean
 from ..rules import Options
+from ..rules.base import located
 from ..rules.class_count import CLASS_COUNT
 from ..rules.command import SMOKE_LOSS
 from ..rules.csce_params import CSCE_PARAMS
 from ..rules.loss_shape import LOSS_SHAPE
 from ..rules.relabel import RELABEL
+from ..rules.schedule import DRW_SCHEDULE
 from ..rules.yaml_file import TOP_LEVEL
 from ..weights import table_from_lists
 
-# What smoke needs of a config before it builds the loss: the rules validate runs on the same keys.
-PRECONDITIONS = (TOP_LEVEL, LOSS_SHAPE, SMOKE_LOSS, CSCE_PARAMS, CLASS_COUNT, RELABEL)
+# What smoke needs of a config before it builds the loss: the rules validate runs on the same keys (then one of the
+# three losses in Loss.Train, smoke's own precondition). The DRW schedule is checked for the cards smoke is told of
+# (--world-size), from the config's own batch size: smoke's batches are not the training run's, so the loss's own
+# first-call check of the epoch length is skipped.
+PRECONDITIONS = (TOP_LEVEL, LOSS_SHAPE, CSCE_PARAMS, CLASS_COUNT, RELABEL, DRW_SCHEDULE)
+DEFAULT_BATCH_SIZE = 256  # --class-num, --train-list, or a config without DataLoader.Train.sampler.batch_size
 # The synthetic class profile for --class-num: N_c = round(N_MAX * IMBALANCE ** (-c / (K - 1))), the
 # exponential long-tail profile of CIFAR-LT / ImageNet-LT, imbalance 100.
 SYNTHETIC_N_MAX = 1000
@@ -42,6 +48,7 @@ class Built:
 
     losses: List[BuiltLoss]
     notes: List[str] = field(default_factory=list)
+    batch_size: Optional[int] = None  # the config's DataLoader.Train.sampler.batch_size (per card), when it has one
 
 
 @contextmanager
@@ -73,12 +80,23 @@ def loss_namespace() -> Dict[str, Any]:
         return {name: value for name, value in vars(module).items() if not name.startswith("__")}
 
 
-def build_from_config(path: str) -> Built:
+def config_batch_size(source: Any) -> Optional[int]:
+    """DataLoader.Train.sampler.batch_size, the per-card batch PaddleClas trains with, if it is a whole number >= 1."""
+    sampler = source.get(ppconfig.SAMPLER)
+    value = sampler.get("batch_size") if isinstance(sampler, dict) else None
+    return value if isinstance(value, int) and not isinstance(value, bool) and value >= 1 else None
+
+
+def build_from_config(path: str, world_size: int = 1) -> Built:
     """CombinedLoss's contract: each Loss.Train entry is `Name: {weight, **params}`; weight popped, Name(**params)."""
     source = load_config(path)
-    require_clean(source, Options(), PRECONDITIONS)  # every problem at once, located, with its rule
+    names = [name for keys, name, _ in ppconfig.loss_entries(source) if keys[:2] == ("Loss", "Train")]
+    own = [] if set(names) & set(params.LOSSES) or not isinstance(source.data, dict) else [  # smoke's own precondition: something to run
+        located(source, SMOKE_LOSS, ("Loss", "Train"), f"Loss.Train has {', '.join(names) or 'no loss'} but none of "
+                f"{', '.join(params.LOSSES)}; add one with: csce-config gen --config {path} --write", at_key=True)]
+    require_clean(source, Options(world_size=world_size), PRECONDITIONS, own)  # every problem at once, located, with its rule
     namespace = loss_namespace()
-    built = Built([])
+    built = Built([], batch_size=config_batch_size(source))
     for keys, name, values in ppconfig.loss_entries(source):
         if keys[:2] != ("Loss", "Train"):
             continue
@@ -87,6 +105,7 @@ def build_from_config(path: str) -> Built:
             continue
         kwargs = {key: value for key, value in values.items() if key != params.COMBINING_WEIGHT}  # popped, as PaddleClas does
         layer = namespace[name](**kwargs)
+        layer.skip_run_checks()  # the schedule was checked above, for the config's batch size and the cards
         built.losses.append(BuiltLoss(layer, f"{name} from {path} Loss.Train[{keys[2]}] (weight popped, the name "
                                              "resolved as ppcls_csce.register() makes it resolvable)", layer.num_classes))
     assert built.losses  # smoke-loss passed
@@ -105,9 +124,10 @@ def build_from_counts(counts: Sequence[int], source: str) -> Built:
     return Built([BuiltLoss(layer, source, layer.num_classes)])
 
 
-def build_losses(config: Optional[str], class_num: Optional[int], train_list: Optional[str], delimiter: str = " ") -> Built:
+def build_losses(config: Optional[str], class_num: Optional[int], train_list: Optional[str], delimiter: str = " ",
+                 world_size: int = 1) -> Built:
     if config is not None:
-        return build_from_config(config)
+        return build_from_config(config, world_size)
     if train_list is not None:
         table = table_from_lists([train_list], delimiter, None, params.DEFAULT_GAMMA)
         return build_from_counts(table.num_class_list, f"{params.LOSS_NAME} with counts from {train_list} ({table.summary()})")

@@ -6,11 +6,12 @@ from contextlib import contextmanager
 from typing import Iterator, Optional
 
 from ..errors import CsceError
+from ..shell import command
 from . import paddle
 from .result import DeviceInfo
 
 GPU_INSTALL_HINT = (
-    "install the GPU build: pip install 'ppcls-csce[gpu]', or paddlepaddle-gpu for your CUDA version from "
+    f"install the GPU build: {command('pip', 'install', 'ppcls-csce[gpu]')}, or paddlepaddle-gpu for your CUDA version from "
     "PaddlePaddle's own index (https://www.paddlepaddle.org.cn/en/install/quick)"
 )
 

@@ -7,6 +7,9 @@ from typing import Any, Dict, List, Optional
 from ..report import note
 
 PASS, FAIL, UNSUPPORTED = "pass", "fail", "not supported on this device"
+_BATCH_FROM = {"the config": "the config's DataLoader.Train.sampler.batch_size",
+               "--batch-size": "--batch-size (the config's schedule is still checked for its own)",
+               "default": "the default (no config batch size)"}
 
 
 @dataclass
@@ -71,6 +74,10 @@ class SmokeResult:
     notes: List[str]
 
     @property
+    def _drw(self) -> bool:
+        return any(loss.loss.get("drw_start_epoch") is not None for loss in self.losses)
+
+    @property
     def all_checks(self) -> List[Check]:
         return self.checks + [check for loss in self.losses for check in loss.checks]
 
@@ -98,6 +105,9 @@ class SmokeResult:
             f"run:     {run['steps']} forward+backward steps, logits {run['dtype']} [{run['batch_size']}, "
             f"{widths}], labels [{run['batch_size']}, 1] drawn from the class distribution, seed {run['seed']}"
             + (", under paddle.amp.auto_cast (O1, float16)" if run["amp"] else ""),
+            f"         batch size {run['batch_size']} per card: {_BATCH_FROM[run['batch_size_from']]}; "
+            f"{run['world_size']} card{'s' if run['world_size'] > 1 else ''} (--world-size)"
+            + (", the DRW schedule checked for the config's batch size on them" if self._drw else ""),
         ]
         lines += [check.render() for check in self.checks]
         for loss in self.losses:
