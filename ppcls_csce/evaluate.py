@@ -19,6 +19,7 @@ import numpy as np
 from .errors import CsceError
 from .model_file import load_state
 from .report_inputs import Inputs
+from .shell import command
 
 RULE = "report-model"
 SHOWN = 3  # parameters named in a refusal
@@ -88,13 +89,16 @@ def forward(inputs: Inputs, models: Sequence[str], paddleclas: str, device: str,
     """Logits of each model ([N, C] float32, list order) and the labels [N]; the device used, in words.
 
     Every model file is read and checked against the network before the first image is loaded."""
+    from .paddle_import import import_paddle
+
+    import_paddle("report --model")  # Ctrl-C during paddle's import stays an interrupt (exit 130)
     try:
         from .smoke.device import on_device, paddle  # the one place paddle is told the device
 
         modules = import_ppcls(paddleclas)
     except ImportError as error:
-        raise CsceError(f"report --model needs paddle and PaddleClas's requirements ({error}); "
-                        "pip install 'ppcls-csce[paddle,engine]'") from None
+        hint = command("pip", "install", "ppcls-csce[paddle,engine]")  # quoted for the user's shell
+        raise CsceError(f"report --model needs paddle and PaddleClas's requirements ({error}); {hint}") from None
 
     config = modules["utils.config"].parse_config(inputs.config)
     eval_config = config["DataLoader"]["Eval"]

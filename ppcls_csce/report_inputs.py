@@ -46,13 +46,12 @@ def _at(source: YamlSource, keys: Tuple, message: str) -> CsceError:
     return CsceError(message, path=source.path, line=line, column=column, rule=RULE)
 
 
-def class_count(source: YamlSource) -> Tuple[int, str]:
-    """Arch.class_num (or Arch.Head.class_num) and where it is, `CFG:LINE:COL: Arch.class_num`."""
+def class_count(source: YamlSource) -> int:
+    """Arch.class_num (or Arch.Head.class_num), refused at its place unless a class count."""
     value, keys = ppconfig.class_num(source)
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise _at(source, keys, f"{'.'.join(map(str, keys))} must be the number of classes, got {value!r}")
-    line, column = source.position(keys)
-    return value, f"{source.path}:{line}:{column}: {'.'.join(map(str, keys))}"
+    return value
 
 
 def _too_many(problems: List[Problem], total: int) -> List[Problem]:
@@ -62,10 +61,10 @@ def _too_many(problems: List[Problem], total: int) -> List[Problem]:
     return shown
 
 
-def check_eval_list(path: str, image_root: str, delimiter: str, class_num: int, where: str) -> int:
+def check_eval_list(path: str, image_root: str, delimiter: str, class_num: int) -> int:
     """Every line of the evaluation list parses, has a label below class_num and an image that exists; the
     number of images. Raises ProblemsError with each bad line located (the first few and how many)."""
-    scanned = scan_lists([path], delimiter=delimiter, class_num=class_num, class_num_source=where)
+    scanned = scan_lists([path], delimiter=delimiter, class_num=class_num)
     if scanned.problem_total:
         raise ProblemsError(_too_many(list(scanned.problems), scanned.problem_total))
     if scanned.samples == 0:
@@ -87,7 +86,7 @@ def check_eval_list(path: str, image_root: str, delimiter: str, class_num: int, 
     return scanned.samples
 
 
-def train_counts(source: YamlSource, class_num: int, where: str) -> Tuple[Optional[List[int]], Optional[str], str]:
+def train_counts(source: YamlSource, class_num: int) -> Tuple[Optional[List[int]], Optional[str], str]:
     """(counts of classes 0..C-1, the list, why not) from DataLoader.Train.dataset.cls_label_path."""
     dataset = ppconfig.train_dataset(source) or {}
     listed = dataset.get("cls_label_path")
@@ -95,7 +94,7 @@ def train_counts(source: YamlSource, class_num: int, where: str) -> Tuple[Option
         return None, None, "the config names no DataLoader.Train.dataset.cls_label_path"
     if not os.path.isfile(listed):
         return None, listed, f"the train list {listed} is not there (paths resolve from the working folder)"
-    scanned = scan_lists([listed], delimiter=ppconfig.delimiter(source), class_num=class_num, class_num_source=where)
+    scanned = scan_lists([listed], delimiter=ppconfig.delimiter(source), class_num=class_num)
     if scanned.problem_total:
         raise ProblemsError(_too_many(list(scanned.problems), scanned.problem_total))
     if scanned.samples == 0:
@@ -135,7 +134,7 @@ def class_names(source: YamlSource, class_num: int, label_file: Optional[str],
     return {}, f"Infer.PostProcess.class_id_map_file {mapped} is not there: classes are shown by id"
 
 
-def _eval_inputs(source: YamlSource, dataset: dict, class_num: int, where: str, val_list: Optional[str],
+def _eval_inputs(source: YamlSource, dataset: dict, class_num: int, val_list: Optional[str],
                  data_root: Optional[str]) -> Inputs:
     eval_list = val_list or dataset.get("cls_label_path")
     image_root = data_root or dataset.get("image_root")
@@ -149,7 +148,7 @@ def _eval_inputs(source: YamlSource, dataset: dict, class_num: int, where: str, 
         raise CsceError("no such image folder (image_root; paths resolve from the working folder)",
                         path=image_root, rule=RULE)
     delimiter = dataset.get("delimiter") if isinstance(dataset.get("delimiter"), str) and dataset["delimiter"] else " "
-    lines = check_eval_list(eval_list, image_root, delimiter, class_num, where)
+    lines = check_eval_list(eval_list, image_root, delimiter, class_num)
     return Inputs(source.path, class_num, eval_list, image_root, delimiter, lines)
 
 
@@ -159,15 +158,15 @@ def read_inputs(config: str, val_list: Optional[str], data_root: Optional[str], 
     logits are reported, so only the class count, names and training counts are read)."""
     source = load_config(config)
     require_clean(source, Options(), [TOP_LEVEL, *EVAL_NAME_RULES])  # PaddleClas eval()s some of this text
-    class_num, where = class_count(source)
+    class_num = class_count(source)
     dataset = source.get(EVAL_DATASET)
     if not check_eval:
         inputs = Inputs(config, class_num, val_list or "", data_root or "", " ", 0)
     elif not isinstance(dataset, dict):
         raise _at(source, ("DataLoader",), "the config has no DataLoader.Eval.dataset to evaluate with")
     else:
-        inputs = _eval_inputs(source, dataset, class_num, where, val_list, data_root)
-    inputs.train_counts, inputs.train_list, why = train_counts(source, class_num, where)
+        inputs = _eval_inputs(source, dataset, class_num, val_list, data_root)
+    inputs.train_counts, inputs.train_list, why = train_counts(source, class_num)
     if why:
         inputs.notes.append(note(f"no training counts ({why}): no shot groups, classes in id order", config))
     if check_eval and source.get(("AMP", "use_fp16_test")) is True:
