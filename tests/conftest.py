@@ -15,12 +15,19 @@ mode bits, /dev/null) is skipped with the reason: the package guards them, its t
 
 import importlib.util
 import os
+import signal
 import types
 import zlib
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence, Set
 
 import pytest
+
+# A suite started in the background of a non-interactive shell (`nohup pytest &`, some CI runners) inherits SIGINT
+# ignored, and so would every process it starts: the tests that press Ctrl-C (test_hostile, test_paddle_import)
+# need it delivered. With Python's own handler here, the children start with the default disposition again.
+if os.name == "posix" and signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLES = REPO / "examples"
