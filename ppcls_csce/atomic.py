@@ -20,7 +20,7 @@ import tempfile
 import threading
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple, Union
+from typing import Iterable, Iterator, List, Optional, Tuple, Union
 
 from .errors import CsceError
 
@@ -51,6 +51,33 @@ def write_output(target: PathLike, data: bytes) -> str:
         sys.stdout.buffer.flush()
         return WROTE
     return WROTE if write_atomic(target, data) else UNCHANGED
+
+
+def refuse_inputs(outputs: Iterable[Tuple[str, Optional[PathLike]]], inputs: Iterable[Optional[PathLike]]) -> None:
+    """Before any work: no output (option, path) may be one of the command's inputs, or another output, under any
+    name (a symlink, a hard link, `./x`), so that a typo such as `stats --plot train.txt` never replaces the data
+    it reads. `-` (standard output) and None are skipped."""
+    seen: List[Tuple[str, str]] = []
+    for path in inputs:
+        if path is not None and os.fspath(path) != STDOUT:
+            seen.append(("", os.fspath(path)))
+    for option, path in outputs:
+        if path is None or os.fspath(path) == STDOUT:
+            continue
+        for other_option, other in seen:
+            if _same_file(os.fspath(path), other):
+                what = f"the output of {other_option}" if other_option else f"an input ({other})"
+                raise WriteError(path, f"{option} would replace {what}; give another path")
+        seen.append((option, os.fspath(path)))
+
+
+def _same_file(one: str, other: str) -> bool:
+    if os.path.realpath(one) == os.path.realpath(other):
+        return True
+    try:
+        return os.path.samefile(one, other)
+    except OSError:
+        return False
 
 
 def _kind(mode: int) -> Optional[str]:

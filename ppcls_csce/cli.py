@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, List, Optional, Tuple
 import click
 
 from . import __version__, exits
-from .atomic import STDOUT, all_or_nothing, write_output
+from .atomic import STDOUT, all_or_nothing, refuse_inputs, write_output
 from .cli_options import (CLASS_COUNT, LOSS_CHOICES, _BETA, _CLAMP, _DELIMITER, _GAMMA, _LOSS, _PADDLECLAS_CHECK,
                           _STATS_GAMMA, _TAU, _TRAIN_LIST, _delimiter, _loss_choice, echo_problems)
 from .cli_paddle import COMMANDS as PADDLE_COMMANDS
@@ -148,6 +148,7 @@ def gen(ctx: click.Context, train_lists: Tuple[str, ...], gamma: Optional[float]
     from .gen_plugins import SamplerChoice
     from .gen import generate as generate_block  # imported per command: each pays only for what it uses
 
+    refuse_inputs([("-o", output)], train_lists)  # a typo must not replace the list it counts
     name, strength = _loss_choice(loss, gamma=gamma, tau=tau, beta=beta)
     sampler_choice = SamplerChoice(sampler, sampler_epoch) if sampler is not None else None
     if config is not None and paddlex_gen(ctx, config, paddlex, output, write, class_num, gamma=strength,  # PaddleX
@@ -188,6 +189,7 @@ def stats(train_lists: Tuple[str, ...], gamma: Optional[float], delimiter: Optio
     from . import stats as stats_module
     from .weights import table_from_lists
 
+    refuse_inputs([("--plot", plot_path)], train_lists)  # a typo must not replace the list it counts
     name, strength = _loss_choice(loss, gamma=gamma, tau=tau, beta=beta)
     spec = LOSSES[name or LOSS_CHOICES["csce"]]
     table = table_from_lists(

@@ -74,8 +74,14 @@ def adjust_command(model: str, train_lists: Tuple[str, ...], delimiter: Optional
     that is leakage). Exported inference models (inference.pdiparams) are not supported: adjust the .pdparams,
     then export again.
     """
-    from . import adjust
+    from .atomic import all_or_nothing, refuse_inputs
+    from .paddle_import import need
     from .weights import table_from_lists
+
+    need("adjust", "numpy", "ppcls-csce[paddle]")  # a model is numpy arrays; paddle itself is not needed
+    if tau == AUTO:
+        need("adjust --tau auto", "matplotlib", "ppcls-csce[plot]")  # for the curve, before any work
+    from . import adjust
 
     held_out = [name for name, value in (("--logits", logits_path), ("--val-list", val_list)) if value is not None]
     if tau == AUTO and len(held_out) != 1:
@@ -90,6 +96,10 @@ def adjust_command(model: str, train_lists: Tuple[str, ...], delimiter: Optional
     table = table_from_lists(list(train_lists), _delimiter(delimiter) or " ")
     counts = table.num_class_list
     adjust.check_paths(model, output)
+    picture = None
+    if tau == AUTO:
+        picture = curve or (output[: -len(".pdparams")] if output.endswith(".pdparams") else output) + ".tau.png"
+    refuse_inputs([("-o", output), ("--curve", picture)], [model, logits_path, val_list, config, *train_lists])
     if curve and not os.path.isdir(os.path.dirname(os.path.realpath(curve))):
         raise CsceError(f"cannot write: the folder {os.path.dirname(os.path.realpath(curve))} does not exist",
                         path=curve, rule=adjust.RULE)
@@ -102,10 +112,11 @@ def adjust_command(model: str, train_lists: Tuple[str, ...], delimiter: Optional
         tau = found.tau
         click.echo(tau_search.table(found, method), nl=False)
     assert isinstance(tau, float)
-    name = adjust.write_adjusted(model, state, counts, tau, output, param_name, method)
-    if held_out:
-        picture = curve or (output[: -len(".pdparams")] if output.endswith(".pdparams") else output) + ".tau.png"
-        tau_search.plot(found, method, picture)
+    with all_or_nothing():  # the model and its curve, or neither (Ctrl-C included)
+        name = adjust.write_adjusted(model, state, counts, tau, output, param_name, method)
+        if picture is not None:
+            tau_search.plot(found, method, picture)
+    if picture is not None:
         click.echo(f"tau {tau:g} chosen on {held_out[0][2:]} {logits_path or val_list}; the curve: {picture}",
                    err=True)
     what = (f"-{tau:g} * log(n_c / N)" if method == adjust.LOGIT_ADJUST else f"tau-norm {tau:g} (its weight "

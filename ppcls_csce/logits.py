@@ -46,8 +46,12 @@ def _check(path: str, logits: np.ndarray, labels: np.ndarray, train_counts: Opti
         raise _refuse(path, f"labels must be [N] = [{logits.shape[0]}], got shape {list(labels.shape)}")
     if labels.size and (labels.min() < 0 or labels.max() >= logits.shape[1]):
         raise _refuse(path, f"labels must lie in [0, {logits.shape[1]}), got {int(labels.min())}..{int(labels.max())}")
+    if logits.shape[0] == 0:
+        raise _refuse(path, "no images: the logits are [0, C] (an empty evaluation list?)")
     if train_counts is not None and train_counts.shape != (logits.shape[1],):
         raise _refuse(path, f"train_counts must be [C] = [{logits.shape[1]}], got shape {list(train_counts.shape)}")
+    if train_counts is not None and train_counts.size and train_counts.min() < 0:
+        raise _refuse(path, f"train_counts must be image counts (>= 0), got {int(train_counts.min())}")
     if not np.isfinite(logits).all():
         raise _refuse(path, "logits hold NaN or infinite values")
 
@@ -72,7 +76,10 @@ def save_logits(path: str, logits: Any, labels: Any, train_counts: Any = None,
 def load_logits(path: str) -> Logits:
     """Read and check a file save_logits wrote; one located line (CsceError) for anything else."""
     try:
-        with np.load(path, allow_pickle=False) as data:
+        loaded = np.load(path, allow_pickle=False)
+        if not isinstance(loaded, np.lib.npyio.NpzFile):  # a bare .npy array: no labels, no class counts
+            raise _refuse(path, "not a saved-logits file: one array, not an .npz (write one with report --save-logits)")
+        with loaded as data:
             names = set(data.files)
             missing = {"logits", "labels"} - names
             if missing:

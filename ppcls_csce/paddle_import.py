@@ -45,3 +45,14 @@ def import_paddle(command: str, module: str = "paddle") -> ModuleType:
     finally:
         if ours:
             signal.signal(signal.SIGINT, previous)
+
+
+def need(command: str, module: str, extra: str) -> None:
+    """A module `command` imports later, asked for now: missing, it is one line with the install that brings it
+    (before any file is read or written), not a traceback half-way through."""
+    import importlib.util
+
+    if importlib.util.find_spec(module) is None:
+        hint = shell.command("pip", "install", extra)
+        raise CsceError(f"{command} needs {module}; {hint}")
+

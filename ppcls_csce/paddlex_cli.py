@@ -92,10 +92,16 @@ def gen_module(ctx: click.Context, config: str, paddlex: Any, output: Optional[s
         if paddlex.overrides or paddlex.template or paddlex.dataset_dir:
             raise click.UsageError("--paddlex-override, --template and --dataset-dir go with a PaddleX module config")
         return False
-    from .atomic import STDOUT, write_output
+    for name, flag in (("train_lists", "--train-list"), ("data_root", "--data-root")):
+        if ctx.params.get(name):  # PaddleX counts DIR/train.txt: another list would make counts it never trains on
+            raise click.UsageError(f"{flag} does not go with a PaddleX module config: the counts come from "
+                                   "Global.dataset_dir's train.txt (or --dataset-dir DIR)")
+    from .atomic import STDOUT, all_or_nothing, refuse_inputs, write_output
     from .cli_options import echo_problems
     from .gen import generate
     from .report import escape_text
+
+    refuse_inputs([("-o", output)], [config, paddlex.template])
 
     world_size = gen_options.pop("world_size")
     given = ctx.get_parameter_source("world_size") not in (click.core.ParameterSource.DEFAULT, None)
@@ -103,12 +109,13 @@ def gen_module(ctx: click.Context, config: str, paddlex: Any, output: Optional[s
                                       world_size if given else None, **gen_options)
     echo_problems(result.notes)
     click.echo(result.summary, err=True)
-    status = write_output(target, result.text.encode("utf-8"))
+    with all_or_nothing():  # both files or neither, Ctrl-C included
+        status = write_output(target, result.text.encode("utf-8"))
+        module_status = write_output(config, new_module.encode("utf-8")) if new_module is not None else None
     if target != STDOUT:
         click.echo(f"{status} {escape_text(target)}", err=True)
-    if new_module is not None:
-        status = write_output(config, new_module.encode("utf-8"))
-        click.echo(f"{status} {escape_text(config)} (Train.basic_config_path)", err=True)
+    if module_status is not None:
+        click.echo(f"{module_status} {escape_text(config)} (Train.basic_config_path)", err=True)
     return True
 
 

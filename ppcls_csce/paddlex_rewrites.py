@@ -135,7 +135,7 @@ def apply_rewrites(text: str, path: str, found: Sequence[Rewrite]) -> YamlSource
             node = source.node_at(parent)
             assert isinstance(node, yaml.MappingNode)
             edits.extend(set_keys(source.text, node, items))
-        source = parse_yaml(apply_edits(source.text, edits), path)
+        source = parse_yaml(apply_edits(source.text, edits, source), path)  # shared (anchored) values refused, located
     raise CsceError(f"PaddleX's rewrites do not settle on this template", path=str(path), rule=TEMPLATE_RULE)
 
 

@@ -111,7 +111,8 @@ def read_names(path: str, class_num: int) -> Dict[int, str]:
             if not text:
                 continue
             head, _, name = text.partition(" ")
-            if not head.lstrip("-").isdigit():
+            digits = head[1:] if head.startswith("-") else head
+            if not (digits.isascii() and digits.isdigit()):  # `²` is a Unicode digit, but no id int() reads
                 raise CsceError(f"a label file line is `id name`, got {text[:40]!r}", path=path, line=number, rule=RULE)
             label = int(head)
             if 0 <= label < class_num:

@@ -10,7 +10,7 @@ from typing import Dict, List, Optional, Sequence
 import numpy as np
 
 from . import classreport
-from .atomic import write_atomic
+from .atomic import all_or_nothing, write_atomic
 from .errors import CsceError
 from .logits import load_logits, save_logits
 from .report import Problem, note
@@ -74,6 +74,10 @@ def _check_out(out: str) -> None:
 
 def run(request: Request) -> Outcome:
     _check_out(request.out)
+    from .atomic import refuse_inputs  # before the forward pass: a typo must not cost a whole run
+
+    refuse_inputs([("--save-logits", path) for path in request.save_logits],
+                  [*request.models, *request.logits, request.config, request.val_list, request.label_file])
     for path in request.models:  # before the config, paddle and PaddleClas are read: a typo fails at once
         if not os.path.isfile(path):
             raise CsceError("no such model file" + ("" if path.endswith(".pdparams") else
@@ -144,13 +148,14 @@ def render_files(entries: List[Entry], meta: Dict[str, object], names: Dict[int,
 def _write(request: Request, files: Dict[str, bytes], all_logits: List[np.ndarray], labels: np.ndarray,
            counts: Optional[List[int]], inputs: Optional[Inputs]) -> List[str]:
     written = []
-    for path, model, logits in zip(request.save_logits, request.models, all_logits):
-        meta = {"model": model, "config": request.config, "list": inputs.eval_list if inputs else None,
-                "class_num": int(logits.shape[1])}
-        save_logits(path, logits, labels, counts, meta)
-        written.append(path)
-    os.makedirs(request.out, exist_ok=True)
-    for name, data in files.items():
-        write_atomic(os.path.join(request.out, name), data)
-        written.append(os.path.join(request.out, name))
+    with all_or_nothing():  # every file of the report, or none (Ctrl-C included)
+        for path, model, logits in zip(request.save_logits, request.models, all_logits):
+            meta = {"model": model, "config": request.config, "list": inputs.eval_list if inputs else None,
+                    "class_num": int(logits.shape[1])}
+            save_logits(path, logits, labels, counts, meta)
+            written.append(path)
+        os.makedirs(request.out, exist_ok=True)
+        for name, data in files.items():
+            write_atomic(os.path.join(request.out, name), data)
+            written.append(os.path.join(request.out, name))
     return written

@@ -460,3 +460,63 @@ def test_a_tab_after_a_colon_is_refused_where_paddleclas_would_stop(tmp_path: Pa
     quoted = _example(tmp_path, lambda text: text.replace("  epochs: 90", '  epochs: 90\n  note: "a\ttab"', 1))
     assert "\t" in quoted.read_text()
     assert CliRunner().invoke(cli, ["validate", "--data-root", str(tmp_path), str(quoted)]).exit_code == 0
+
+
+# --- an output never replaces an input; a half-written pair is impossible -------------------------------------
+
+def _cli(*args: str, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(python_cli(*args), cwd=cwd, capture_output=True, text=True, timeout=120)
+
+
+def test_an_output_that_names_an_input_is_refused_before_any_work(tmp_path: Path) -> None:
+    listing = write_list(tmp_path / "train.txt", [30, 3])
+    before = listing.read_bytes()
+    (tmp_path / "link.txt").symlink_to(listing)
+    for args, option in ((("stats", "--train-list", "train.txt", "--plot", "train.txt"), "--plot"),
+                         (("gen", "--train-list", "train.txt", "-o", "./link.txt"), "-o")):
+        done = _cli(*args, cwd=tmp_path)
+        assert done.returncode == 1 and done.stdout == "", done.stderr
+        assert done.stderr.rstrip().endswith(f"error: {option} would replace an input (train.txt); give another "
+                                             "path [file]"), done.stderr
+        assert listing.read_bytes() == before
+
+
+def test_adjust_curve_and_report_logits_never_replace_their_inputs(tmp_path: Path) -> None:
+    pytest.importorskip("numpy")
+    report_fixtures = Path(__file__).parent / "fixtures" / "report"
+    logits = shutil.copy(report_fixtures / "ce.npz", tmp_path / "held_out.npz")
+    before = Path(logits).read_bytes()
+    done = _cli("report", "--logits", "held_out.npz", "--save-logits", "held_out.npz", "--out", "r", cwd=tmp_path)
+    assert done.returncode != 0 and Path(logits).read_bytes() == before and not (tmp_path / "r").exists()
+    model = tmp_path / "m.pdparams"
+    model.write_bytes(b"not read: the paths are checked first")
+    write_list(tmp_path / "train.txt", [10 + c for c in range(10)])
+    done = _cli("adjust", "--model", "m.pdparams", "--train-list", "train.txt", "--tau", "auto", "--logits",
+                "held_out.npz", "--curve", "held_out.npz", "-o", "out.pdparams", cwd=tmp_path)
+    assert done.returncode == 1, done.stderr
+    assert "error: --curve would replace an input (held_out.npz); give another path [file]" in done.stderr
+    assert Path(logits).read_bytes() == before and not (tmp_path / "out.pdparams").exists()
+
+
+def test_saved_logits_that_are_no_report_are_one_line(tmp_path: Path) -> None:
+    np = pytest.importorskip("numpy")
+    np.save(tmp_path / "plain.npy", np.zeros((3, 2), dtype=np.float32))
+    np.savez(tmp_path / "empty.npz", logits=np.zeros((0, 2), dtype=np.float32), labels=np.zeros(0, dtype=np.int64))
+    np.savez(tmp_path / "negative.npz", logits=np.zeros((1, 2), dtype=np.float32), labels=np.zeros(1, dtype=np.int64),
+             train_counts=np.array([5, -1]))
+    for name, why in (("plain.npy", "not a saved-logits file: one array, not an .npz"),
+                      ("empty.npz", "no images: the logits are [0, C]"),
+                      ("negative.npz", "train_counts must be image counts (>= 0), got -1")):
+        done = _cli("report", "--logits", name, "--out", "r", cwd=tmp_path)
+        assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+        assert done.stderr.startswith(f"{name}: error: {why}"), done.stderr
+        assert not (tmp_path / "r").exists()
+
+
+def test_a_label_file_with_a_unicode_digit_is_one_located_line(tmp_path: Path) -> None:
+    pytest.importorskip("numpy")
+    (tmp_path / "names.txt").write_text("0 cat\n\u00b2 dog\n", encoding="utf-8")
+    logits = shutil.copy(Path(__file__).parent / "fixtures" / "report" / "ce.npz", tmp_path / "ce.npz")
+    done = _cli("report", "--logits", str(logits), "--label-file", "names.txt", "--out", "r", cwd=tmp_path)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "names.txt:2: error: a label file line is `id name`" in done.stderr

@@ -193,6 +193,19 @@ def test_gen_writes_the_config_paddlex_will_train(work: Path) -> None:
         == math.ceil(sum(COUNTS) / 4)
 
 
+def test_gen_on_a_module_config_refuses_another_list_and_its_own_files_as_output(work: Path) -> None:
+    for extra, usage in ((("--train-list", "dataset/train.txt"), "--train-list does not go with a PaddleX module "
+                                                                 "config"),
+                         (("--data-root", "dataset"), "--data-root does not go with a PaddleX module config")):
+        done = gen(work, *extra)
+        assert done.returncode == 2 and usage in done.stderr, done.stderr
+    for target in ("m.yaml", "template.yaml"):
+        done = gen(work, "-o", target)
+        assert done.returncode == 1 and f"{target}: error: -o would replace an input ({target})" in done.stderr
+    assert (work / "m.yaml").read_text() == MODULE and (work / "template.yaml").read_text() == TEMPLATE
+    assert not (work / "m.paddleclas.yaml").exists()
+
+
 def test_paddlex_overrides_and_write_keep_the_module_config_consistent(work: Path) -> None:
     result = gen(work, "--paddlex-override", "Train.epochs_iters=10", "--paddlex-override", "Global.device=cpu",
                  "--write")

@@ -46,8 +46,9 @@ def used_names(source: YamlSource) -> Iterator[Tuple[Keys, str]]:
 def _fix(paddleclas: str, state: str) -> str:
     from ..install import EDITED
 
-    return command("csce-config", "install", "--paddleclas", paddleclas) + (" --force (overwrites the edits)"
-                                                                             if state == EDITED else "")
+    if state == EDITED:  # the command alone, pasteable; what --force does after it
+        return command("csce-config", "install", "--paddleclas", paddleclas, "--force") + ", which overwrites the edits"
+    return command("csce-config", "install", "--paddleclas", paddleclas)
 
 
 def check_installed(context: Context) -> Iterator[Problem]:
