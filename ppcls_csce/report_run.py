@@ -4,14 +4,15 @@ input or a failure on the way leaves the folder as it was."""
 
 import os
 import re
-from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+import tempfile
+from dataclasses import dataclass, field, replace
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from . import classreport
 from .atomic import all_or_nothing, write_atomic
-from .errors import CsceError
+from .errors import CsceError, ProblemsError
 from .logits import load_logits, save_logits
 from .report import Problem, note
 from .report_files import (Entry, confusion_csv, per_class_csv, render_json, render_markdown, terminal_summary)
@@ -78,6 +79,43 @@ def run(request: Request) -> Outcome:
 
     refuse_inputs([("--save-logits", path) for path in request.save_logits],
                   [*request.models, *request.logits, request.config, request.val_list, request.label_file])
+    with tempfile.TemporaryDirectory(prefix="csce-report-") as scratch:
+        module_note = None
+        if request.config is not None:
+            config, module_note = paddleclas_config(request.config, scratch)
+            request = replace(request, config=config)
+        outcome = _run(request)
+        if module_note is not None:
+            outcome.notes.insert(0, module_note)
+        return outcome
+
+
+def paddleclas_config(config: str, scratch: str) -> Tuple[str, Optional[Problem]]:
+    """The PaddleClas config a report runs: `config` itself, or for a PaddleX module config the one PaddleX
+    trains (its template with PaddleX's rewrites, as gen and validate resolve it), written into `scratch`."""
+    from .paddlex_commands import dataset_problems, is_module, resolve
+
+    source = is_module(config)
+    if source is None:
+        return config, None
+    from . import paddlex
+
+    try:
+        module = paddlex.load_module(config, (), source)
+    except ValueError as error:
+        raise CsceError(str(error), path=config, rule=paddlex.KIND_RULE) from None
+    problems = dataset_problems(module)
+    if problems:
+        raise ProblemsError(problems)
+    resolved = resolve(module)
+    path = os.path.join(scratch, os.path.basename(config))
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(resolved.source.text)
+    return path, note(f"a PaddleX module config: reported with the PaddleClas config PaddleX trains for it "
+                      f"({resolved.template} with PaddleX's rewrites)", config)
+
+
+def _run(request: Request) -> Outcome:
     for path in request.models:  # before the config, paddle and PaddleClas are read: a typo fails at once
         if not os.path.isfile(path):
             raise CsceError("no such model file" + ("" if path.endswith(".pdparams") else

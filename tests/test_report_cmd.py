@@ -1,7 +1,11 @@
 """`csce-config report` without paddle: from saved logits (side by side, names, deltas), its usage errors, and the
 checks made before any forward pass (config, evaluation list, model fit), each one located line, exit 1, no --out."""
 
+import csv
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import List
 
@@ -193,3 +197,22 @@ def test_a_report_from_saved_logits_imports_no_paddle(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert (tmp_path / "out" / "report.md").is_file()
+
+
+def test_a_paddlex_module_config_is_reported_with_the_config_paddlex_trains(tmp_path: Path) -> None:
+    fixtures = REPO / "tests" / "fixtures" / "paddlex"
+    shutil.copytree(fixtures / "dataset", tmp_path / "dataset")
+    shutil.copy(fixtures / "PP-LCNet_x0_25.template.yaml", tmp_path / "t.yaml")
+    module = (fixtures / "PP-LCNet_x0_25.yaml").read_text().replace("tests/fixtures/paddlex/dataset", "dataset")
+    (tmp_path / "m.yaml").write_text(module.replace("\nTrain:\n", "\nTrain:\n  basic_config_path: t.yaml\n", 1))
+    rng = np.random.default_rng(0)
+    save_logits(str(tmp_path / "l.npz"), rng.normal(size=(30, 3)), rng.integers(0, 3, 30))
+    done = subprocess.run([sys.executable, "-m", "ppcls_csce", "report", "--logits", "l.npz", "--config", "m.yaml",
+                           "--out", "r"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert "m.yaml: note: a PaddleX module config: reported with the PaddleClas config PaddleX trains" in done.stderr
+    rows = list(csv.DictReader((tmp_path / "r" / "per_class.csv").open()))
+    train = [line.split()[1] for line in (tmp_path / "dataset" / "train.txt").read_text().splitlines()]
+    assert {int(row["class"]): int(row["train_count"]) for row in rows} == {c: train.count(str(c)) for c in range(3)}
+    names = dict(line.split(" ", 1) for line in (tmp_path / "dataset" / "label.txt").read_text().splitlines())
+    assert {row["class"]: row["name"] for row in rows} == names
