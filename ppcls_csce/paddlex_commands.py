@@ -5,6 +5,7 @@ The dataset is PaddleX's classification format: DIR/label.txt (`id name` per lin
 """
 
 import difflib
+import re
 import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -153,7 +154,7 @@ def relocate(problems: Sequence[Problem], resolved: Resolved, new: Callable[[Pro
             continue
         rewrite = resolved.causes.get(problem.line)
         if rewrite is None and changed and new(problem):
-            rewrite = changed[0]
+            rewrite = _blamed(problem, changed)
         if rewrite is not None and rewrite.cause in reported:
             continue
         if rewrite is not None:
@@ -165,6 +166,17 @@ def relocate(problems: Sequence[Problem], resolved: Resolved, new: Callable[[Pro
         else:
             out.append(replace(problem, line=resolved.line_map.get(problem.line, problem.line)))
     return list(dict.fromkeys(out))
+
+
+def _blamed(problem: Problem, changed: Sequence[Rewrite]) -> Optional[Rewrite]:
+    """The changed module key a new problem comes from: the one whose rewritten key the message names (a DRW
+    switch after `Global.epochs` is Train.epochs_iters'), the only one changed, else none (the template line)."""
+    for named in (lambda r: ".".join(map(str, r.target)) in problem.message,  # Global.epochs
+                  lambda r: re.search(rf"\b{re.escape(str(r.target[-1]))}\b", problem.message)):  # batch_size 2
+        found = [rewrite for rewrite in changed if named(rewrite)]
+        if found:
+            return found[0]
+    return changed[0] if len(changed) == 1 else None
 
 
 def validate_module(source: YamlSource, options: Any, fix: bool, args: PaddlexArgs) -> Tuple[List[Problem], bool]:

@@ -239,6 +239,13 @@ def test_validate_locates_what_the_module_config_broke(work: Path) -> None:
                      r"\[paddlex-classes\]$", result.stdout, re.M), result.stdout
     (work / "m.yaml").write_text(module.replace("epochs_iters: 20", "epochs_iters: 40"))  # no problem from that
     assert run(work, "validate", "m.yaml").returncode == 0
+    # two keys changed after gen: the problem is blamed on the one whose rewritten key it names
+    (work / "m.yaml").write_text(module.replace("batch_size: 4", "batch_size: 2"))
+    result = run(work, "validate", "m.yaml", "--paddlex-override", "Train.epochs_iters=1")
+    assert re.search(r"^m\.yaml:10:17: error: drw_start_epoch 2 is after the last epoch, Global\.epochs 1 .*from "
+                     r"Train\.epochs_iters\) \(set on the command line\) \[csce-drw-schedule\]$", result.stdout, re.M)
+    assert re.search(r"^m\.yaml:11:15: error: iters_per_epoch is 3 but this config gives 6 iterations per epoch .*from "
+                     r"Train\.batch_size\) \[csce-drw-schedule\]$", result.stdout, re.M), result.stdout
 
 
 def test_validate_reports_and_fixes_stale_counts_in_the_written_config(work: Path) -> None:
