@@ -18,7 +18,6 @@ from .atomic import write_atomic
 from .errors import CsceError
 
 RULE = "logits"
-_KEYS = {"logits", "labels", "train_counts", "meta"}
 
 
 @dataclass

@@ -83,7 +83,8 @@ def loss_entries(source: YamlSource) -> List[Tuple[Path_, str, Any]]:
 GLOBAL: Path_ = ("Global",)
 
 
-def _positive_int(value: Any) -> bool:
+def positive_int(value: Any) -> bool:
+    """A whole number >= 1 (not a bool): an epoch count, a batch size, an iteration count."""
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
@@ -95,12 +96,12 @@ def epoch_length_problems(source: YamlSource, needed: bool = False) -> List[Tupl
     section = source.get(GLOBAL)
     section = section if isinstance(section, dict) else {}
     epochs = section.get("epochs")
-    if "epochs" in section and not _positive_int(epochs):
+    if "epochs" in section and not positive_int(epochs):
         found.append((GLOBAL + ("epochs",), "Global.epochs must be a positive integer (PaddleClas trains epochs "
                                             f"1..Global.epochs), got {epochs!r}"))
     for name in ("iter_per_epoch", "update_freq"):
         value = section.get(name)
-        if value is not None and not _positive_int(value):
+        if value is not None and not positive_int(value):
             found.append((GLOBAL + (name,), f"Global.{name} must be a positive integer, got {value!r}"))
     if section.get("iter_per_epoch"):
         return found  # it overrides what the sampler gives
@@ -110,7 +111,7 @@ def epoch_length_problems(source: YamlSource, needed: bool = False) -> List[Tupl
             found.append((SAMPLER[:2], "DataLoader.Train.sampler is missing: the iterations per epoch come from its "
                                        "batch_size (or set Global.iter_per_epoch)"))
         return found
-    if ("batch_size" in sampler or needed) and not _positive_int(sampler.get("batch_size")):
+    if ("batch_size" in sampler or needed) and not positive_int(sampler.get("batch_size")):
         got = f"got {sampler['batch_size']!r}" if "batch_size" in sampler else "it is missing"
         found.append((SAMPLER + (("batch_size",) if "batch_size" in sampler else ()),
                       f"DataLoader.Train.sampler.batch_size must be a positive integer, {got}"))

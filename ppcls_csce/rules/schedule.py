@@ -1,17 +1,13 @@
 """Deferred re-weighting's schedule: the keys `iters_per_epoch` is computed from, and the entry's DRW keys
 against them (csce-drw-schedule)."""
 
-from typing import Any, Iterator, List, Optional
+from typing import Iterator, List, Optional
 
 from .. import params, ppconfig
 from ..report import Problem
 from .base import ERROR, Context, CsceEntry, Keys, Rule, loss_entries
 
 GLOBAL: Keys = ppconfig.GLOBAL
-
-
-def _positive_int(value: Any) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 def _drw_entries(context: Context) -> List[CsceEntry]:
@@ -22,7 +18,7 @@ def _drw_entries(context: Context) -> List[CsceEntry]:
 def _samples(entry: CsceEntry) -> Optional[int]:
     """The training images: the sum of the entry's (valid) num_class_list, as gen computes iters_per_epoch."""
     counts = entry.value("num_class_list")
-    if isinstance(counts, list) and counts and all(_positive_int(count) for count in counts):
+    if isinstance(counts, list) and counts and all(ppconfig.positive_int(count) for count in counts):
         return sum(counts)
     return None  # csce-params reports it
 
@@ -56,7 +52,7 @@ def check_drw_schedule(context: Context) -> Iterator[Problem]:
     epochs = context.source.get(GLOBAL + ("epochs",))
     for entry in entries:
         start = entry.value("drw_start_epoch")
-        if _positive_int(start) and _positive_int(epochs) and start > epochs:
+        if ppconfig.positive_int(start) and ppconfig.positive_int(epochs) and start > epochs:
             yield context.problem(DRW_SCHEDULE, entry.keys + ("drw_start_epoch",),
                                   f"drw_start_epoch {start} is after the last epoch, Global.epochs {epochs} "
                                   f"(line {context.line_of(GLOBAL + ('epochs',))}): the switch to the re-weighted loss would never "
@@ -77,7 +73,7 @@ def check_drw_schedule(context: Context) -> Iterator[Problem]:
         return
     for entry in entries:
         given = entry.value("iters_per_epoch")
-        if _positive_int(given) and given != iters:
+        if ppconfig.positive_int(given) and given != iters:
             yield context.problem(DRW_SCHEDULE, entry.keys + ("iters_per_epoch",),
                                   f"iters_per_epoch is {given} but this config gives {iters} iterations per epoch "
                                   f"({_derivation(context, samples)}): the switch to the re-weighted loss would come at the wrong "
