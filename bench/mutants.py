@@ -118,7 +118,7 @@ MUTATIONS: List[Mutation] = [
       "and start > epochs + 1:", ["tests/test_rules.py", "-k", "drw_schedule"]),
     M("schedule-iters-compare", "ppcls_csce/rules/schedule.py", "and given != iters:", "and given < iters:",
       RULES_FIXTURES),
-    M("schedule-batch-size", "ppcls_csce/ppconfig.py", 'not _positive_int(sampler.get("batch_size"))',
+    M("schedule-batch-size", "ppcls_csce/ppconfig.py", 'not positive_int(sampler.get("batch_size"))',
       'sampler.get("batch_size") is None', ["tests/test_gen.py", "-k", "schedule"]),
     M("delimiter-empty", "ppcls_csce/rules/dataset.py", "not (isinstance(value, str) and value)",
       "not isinstance(value, str)", RULES_FIXTURES),
