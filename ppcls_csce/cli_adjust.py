@@ -78,11 +78,6 @@ def adjust_command(model: str, train_lists: Tuple[str, ...], delimiter: Optional
     from .paddle_import import need
     from .weights import table_from_lists
 
-    need("adjust", "numpy", "ppcls-csce[paddle]")  # a model is numpy arrays; paddle itself is not needed
-    if tau == AUTO:
-        need("adjust --tau auto", "matplotlib", "ppcls-csce[plot]")  # for the curve, before any work
-    from . import adjust
-
     held_out = [name for name, value in (("--logits", logits_path), ("--val-list", val_list)) if value is not None]
     if tau == AUTO and len(held_out) != 1:
         raise click.UsageError("--tau auto needs held-out data: exactly one of --logits FILE or --val-list LIST"
@@ -93,6 +88,11 @@ def adjust_command(model: str, train_lists: Tuple[str, ...], delimiter: Optional
         raise click.UsageError("--data-root, --config and --paddleclas go with --val-list")
     if val_list is not None and (config is None or paddleclas is None):
         raise click.UsageError("--val-list needs --config (the model's PaddleClas config) and --paddleclas DIR")
+    need("adjust", "numpy", "ppcls-csce[paddle]")  # a model is numpy arrays; paddle itself is not needed
+    if tau == AUTO:
+        need("adjust --tau auto", "matplotlib", "ppcls-csce[plot]")  # for the curve, before any work
+    from . import adjust
+
     table = table_from_lists(list(train_lists), _delimiter(delimiter) or " ")
     counts = table.num_class_list
     adjust.check_paths(model, output)

@@ -520,3 +520,18 @@ def test_a_label_file_with_a_unicode_digit_is_one_located_line(tmp_path: Path) -
     done = _cli("report", "--logits", str(logits), "--label-file", "names.txt", "--out", "r", cwd=tmp_path)
     assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
     assert "names.txt:2: error: a label file line is `id name`" in done.stderr
+
+
+def test_adjust_tau_auto_without_matplotlib_is_one_line_before_any_write(tmp_path: Path) -> None:
+    pytest.importorskip("numpy")
+    shutil.copy(Path(__file__).parent / "fixtures" / "report" / "ce.npz", tmp_path / "held_out.npz")
+    write_list(tmp_path / "train.txt", [10 + c for c in range(6)])
+    (tmp_path / "m.pdparams").write_bytes(b"never read")
+    code = ("import sys\nsys.modules['matplotlib'] = None  # as without the [plot] extra\n"
+            "from ppcls_csce.cli import main\nsys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", code, "adjust", "--model", "m.pdparams", "--train-list", "train.txt",
+                           "--tau", "auto", "--logits", "held_out.npz", "-o", "out.pdparams"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert "error: adjust --tau auto needs matplotlib; pip install 'ppcls-csce[plot]'" in done.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["held_out.npz", "m.pdparams", "train.txt"]
