@@ -158,7 +158,7 @@ def gen(ctx: click.Context, train_lists: Tuple[str, ...], gamma: Optional[float]
     result = generate_block(
         train_lists, gamma=strength, delimiter=_delimiter(delimiter), class_num=class_num, config=config,
         drw_epoch=drw_epoch, world_size=world_size, clamp_empty=clamp_empty, data_root=data_root, loss=name,
-        sampler=SamplerChoice(sampler, sampler_epoch) if sampler is not None else None, metric=metric,
+        sampler=sampler_choice, metric=metric,
     )
     echo_problems(result.notes)
     click.echo(result.summary, err=True)

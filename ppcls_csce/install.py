@@ -103,6 +103,8 @@ def _current_import(text: str, part: Part) -> bool:
 
 
 def _parse(text: str, path: Path) -> ast.Module:
+    """The module's tree; a leading byte-order mark (which Python's reader accepts) is not the compiler's to see."""
+    text = text[1:] if text.startswith(_BOM) else text
     try:
         compile(text, str(path), "exec", dont_inherit=True)  # the compiler's own checks, beyond the grammar
         return ast.parse(text, str(path))
@@ -134,26 +136,25 @@ def _still_compiling(text: str, restored: str, part: Part, path: Path) -> str:
     """uninstall's edit of an __init__.py, checked to compile as install's is. Where the marked line was the only
     statement of a block (the user wrapped it in `try:` ... `except ImportError: pass`), it becomes `pass` at
     its indentation; a file that still would not compile is refused, at the line, with nothing changed."""
-    body = restored[1:] if restored.startswith(_BOM) else restored
     try:
-        _parse(body, path)
+        _parse(restored, path)
         return restored
     except CsceError:
         pass
     kept = []
     for line in split_lines(text):
-        if _is_marker_line(line, part) and line[: len(line) - len(line.lstrip())]:
-            indent = line[: len(line) - len(line.lstrip())]
+        indent = line[: len(line) - len(line.lstrip())]
+        if _is_marker_line(line, part) and indent:
             kept.append(indent + "pass" + line[len(line.rstrip("\r\n")):])
         else:
             kept.append(line)
     with_pass = remove_import("".join(kept), part)
     try:
-        _parse(with_pass[1:] if with_pass.startswith(_BOM) else with_pass, path)
+        _parse(with_pass, path)
     except CsceError as error:
         [problem] = error.problems
         try:
-            _parse(text[1:] if text.startswith(_BOM) else text, path)
+            _parse(text, path)
             why = "without the import line it would no longer compile"
         except CsceError:
             why = "it does not compile now, with or without the import line"
