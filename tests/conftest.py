@@ -162,3 +162,20 @@ def python_cli(*args: str) -> List[str]:
     import sys
 
     return [sys.executable, "-m", "ppcls_csce", *args]
+
+
+def repo_env() -> Dict[str, str]:
+    """The environment of a subprocess (tools/train.py, a console command) that imports this checkout's
+    ppcls_csce first, whatever is installed."""
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+
+
+def shrink_transforms(loader: dict, size: int) -> None:
+    """A PaddleClas DataLoader section's crops at `size` px (resize to size + 4 first): tiny CPU trainings."""
+    for op in loader["dataset"]["transform_ops"]:
+        for key, value in op.items():
+            if key in ("RandCropImage", "CropImage"):
+                value["size"] = size
+            if key == "ResizeImage":
+                value["resize_short"] = size + 4
+

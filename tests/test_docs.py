@@ -11,7 +11,6 @@ import difflib
 import hashlib
 import importlib.util
 import math
-import os
 import re
 import shlex
 import shutil
@@ -24,7 +23,7 @@ from typing import Dict, List, Optional, Tuple
 import pytest
 import yaml
 
-from conftest import PADDLECLAS, REPO
+from conftest import PADDLECLAS, REPO, repo_env, shrink_transforms
 
 README = REPO / "README.md"
 DOCS = REPO / "docs"
@@ -100,7 +99,7 @@ def argv(command: str) -> List[str]:
 
 
 def run(command: str, cwd: Path) -> Tuple[int, List[str]]:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env = repo_env()
     done = subprocess.run(argv(command), cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                           timeout=TIMEOUT, env=env)
     return done.returncode, [line.rstrip() for line in done.stdout.splitlines()]
@@ -226,12 +225,7 @@ def _my_config(checkout: Path) -> Path:
         loader = data["DataLoader"][mode]
         loader["sampler"]["batch_size"] = 8
         loader["loader"] = {"num_workers": 0, "use_shared_memory": False}
-        for op in loader["dataset"]["transform_ops"]:
-            for key, value in op.items():
-                if key in ("RandCropImage", "CropImage"):
-                    value["size"] = SIZE
-                if key == "ResizeImage":
-                    value["resize_short"] = SIZE + 4
+        shrink_transforms(loader, SIZE)
     path = checkout / "my_config.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     return path

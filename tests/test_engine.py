@@ -12,7 +12,6 @@ easydict). About a minute of CPU time.
 import hashlib
 import json
 import math
-import os
 import re
 import shutil
 import subprocess
@@ -23,7 +22,7 @@ from typing import Dict, List
 import pytest
 import yaml
 
-from conftest import PADDLECLAS, REPO, python_cli
+from conftest import PADDLECLAS, python_cli, repo_env, shrink_transforms
 
 pytestmark = pytest.mark.engine
 
@@ -109,12 +108,7 @@ def tiny_config(checkout: Path, name: str) -> Path:
         loader["dataset"].update(image_root="./dataset/", cls_label_path="./dataset/train_list.txt")
         loader["sampler"]["batch_size"] = BATCH
         loader["loader"] = {"num_workers": 0, "use_shared_memory": False}
-        for op in loader["dataset"]["transform_ops"]:
-            for key, value in op.items():
-                if key in ("RandCropImage", "CropImage"):
-                    value["size"] = SIZE
-                if key == "ResizeImage":
-                    value["resize_short"] = SIZE + 4
+        shrink_transforms(loader, SIZE)
     for mode in ("Train", "Eval"):
         data["Metric"][mode] = [{"TopkAcc": {"topk": [1, 2]}}]
     path = checkout / "configs_test" / f"{name}.yaml"
@@ -124,7 +118,7 @@ def tiny_config(checkout: Path, name: str) -> Path:
 
 
 def run(command: List[str], cwd: Path) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env = repo_env()
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, env=env)
     assert done.returncode == 0, f"{' '.join(command)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done

@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import PADDLECLAS, REPO, python_cli
+from conftest import PADDLECLAS, REPO, python_cli, repo_env
 
 pytestmark = pytest.mark.engine
 
@@ -72,7 +72,7 @@ def _config(checkout: Path, data: Path, train_list: Path, eval_list: Path, outpu
 
 
 def _run(command: List[str], cwd: Path, ok: bool = True) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(REPO), os.environ.get("PYTHONPATH")])))
+    env = repo_env()
     done = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=TIMEOUT, env=env)
     if ok:
         assert done.returncode == 0, f"{' '.join(command)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
